@@ -1,0 +1,1 @@
+"""Tickets: identity, snapshot and the append-only log of normalized events."""

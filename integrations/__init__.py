@@ -1,0 +1,1 @@
+"""Source adapters: they translate Jira/ServiceNow shapes to normalized events and back."""
