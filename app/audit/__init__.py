@@ -1,0 +1,1 @@
+"""Audit trail: who did what to policies, exclusions, exemptions, keys and subscriptions."""

@@ -1,0 +1,98 @@
+"""Creating, listing, revoking and checking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ApiKey
+from app.core.errors import NotFound, ValidationProblem
+
+KEY_PREFIX = "slat_"
+# last_used_at is a hint for humans; writing it on every request would serialise readers on SQLite.
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+_RANK = {Scope.read: 0, Scope.write: 1, Scope.admin: 2}
+
+
+def grants(held: Scope, needed: Scope) -> bool:
+    """Whether a key of scope ``held`` may do what needs ``needed`` (admin ⊇ write ⊇ read)."""
+    return _RANK[held] >= _RANK[needed]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name and scope."""
+
+    key_id: int
+    name: str
+    scope: Scope
+
+    @property
+    def actor(self) -> str:
+        return f"apikey:{self.name}"
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, *, name: str, scope: str, now: datetime) -> tuple[ApiKey, str]:
+    """Store a new key and return it with its clear text, which is never retrievable again."""
+    if scope not in Scope.__members__:
+        raise ValidationProblem.single("scope", f"must be one of {', '.join(Scope)}")
+    if not name.strip() or len(name) > 100:
+        raise ValidationProblem.single("name", "must be 1 to 100 characters")
+    prefix = secrets.token_hex(6)
+    clear = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
+    row = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash(clear), scope=scope, created_at=now)
+    session.add(row)
+    session.flush()
+    return row, clear
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first (hashes are never shown)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def revoke_key(session: Session, *, key_id: int | None = None, name: str | None = None, now: datetime) -> int:
+    """Revoke by id or by name; the number of keys revoked (a missing key is an error)."""
+    query = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+    query = query.where(ApiKey.id == key_id) if key_id is not None else query.where(ApiKey.name == name)
+    rows = list(session.scalars(query))
+    if not rows:
+        raise NotFound(f"no active API key {'#' + str(key_id) if key_id is not None else repr(name)}")
+    for row in rows:
+        row.revoked_at = now
+    session.flush()
+    return len(rows)
+
+
+def authenticate(session: Session, presented: str, now: datetime) -> Principal | None:
+    """The principal for a presented key, or None when it is unknown, malformed or revoked."""
+    if not presented.startswith(KEY_PREFIX):
+        return None
+    prefix = presented[len(KEY_PREFIX) :].split("_", 1)[0]
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, _hash(presented)):
+        return None
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+    return Principal(row.id, row.name, Scope(row.scope))

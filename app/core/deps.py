@@ -1,0 +1,58 @@
+"""FastAPI dependency aliases that make route signatures read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.core.clock import Now
+from app.core.config import Settings
+from app.core.db import Database
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    db: Database = request.app.state.db
+    session = db.session(write=request.method not in _READ_METHODS)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_now(request: Request) -> datetime:
+    now: Now = request.app.state.now
+    return now()
+
+
+def get_now_fn(request: Request) -> Now:
+    now: Now = request.app.state.now
+    return now
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+# scope="function": commit before the response is sent, so a failed commit is an error response.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+NowDep = Annotated[datetime, Depends(get_now)]
+NowFnDep = Annotated[Now, Depends(get_now_fn)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -1,0 +1,130 @@
+"""Request id, access log, metrics and body-size limit as one plain ASGI middleware (cheap per request)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import PROBLEM_BASE, PayloadTooLarge
+from app.core.logging import request_id_var
+from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger("sla_tracker.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Tags each request with an id (``X-Request-ID``), logs it, counts it, caps its body size."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, access_log: bool) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        # Routing copies the scope; this dict is shared, so the route template written into it comes back.
+        state = scope.setdefault("state", {})
+        if not _content_length_ok(scope, self.max_body_bytes):
+            too_large = PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes").to_problem()
+            await _send_problem(send, too_large, request_id)
+            request_id_var.reset(token)
+            return
+        started = time.perf_counter()
+        status = 500
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            # Handled here, not by Starlette's outermost error middleware, so the
+            # answer still carries the request id; the client never sees internals.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if status == 500 and not response_started:
+                await _send_problem(send, _INTERNAL_ERROR, request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = state.get("route_template", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
+            if self.access_log:
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    route,
+                    status,
+                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": route},
+                )
+            request_id_var.reset(token)
+
+
+def record_route_template(request: Request) -> None:
+    """App-wide dependency: note the matched route's template for metrics and logs.
+
+    The template, never the raw path: bounded label cardinality and no ids or tokens in metrics.
+    """
+    # FastAPI's nested routers keep the full template on the effective route context.
+    context = request.scope.get("fastapi", {}).get("effective_route_context")
+    route = context if context is not None else request.scope.get("route")
+    request.state.route_template = getattr(route, "path", None) or "unmatched"
+
+
+def _content_length_ok(scope: Scope, limit: int) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) <= limit
+    return True
+
+
+_INTERNAL_ERROR = {
+    "type": PROBLEM_BASE + "internal-error",
+    "title": "Internal server error",
+    "status": 500,
+    "detail": "An unexpected error occurred; the X-Request-ID response header identifies it in the logs.",
+}
+
+
+async def _send_problem(send: Send, problem: dict[str, object], request_id: str) -> None:
+    body = json.dumps(problem).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(str(problem["status"])),
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

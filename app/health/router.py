@@ -1,0 +1,40 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.core.deps import DatabaseDep
+from app.core.errors import ServiceUnavailable
+from app.core.metrics import REGISTRY
+from app.core.schema import schema_status
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up and serving requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(db: DatabaseDep) -> dict[str, str]:
+    """The database answers and its schema is the one this version needs (503 otherwise)."""
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        status = schema_status(db.engine)
+    except Exception as exc:  # any driver error means "not ready", reported without internals
+        raise ServiceUnavailable(f"database unreachable ({type(exc).__name__})") from exc
+    if not status.up_to_date:
+        raise ServiceUnavailable(status.describe())
+    return {"status": "ready", "schema": status.head or ""}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics() -> Response:
+    """Prometheus text exposition of request and domain metrics."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
