@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.apply.router import router as apply_router
 from app.auth.router import router as apikeys_router
+from app.calendars.router import router as calendars_router
+from app.clocks.router import router as clocks_router
+from app.exclusions.router import router as exclusions_router
+from app.policies.router import router as policies_router
+from app.tickets.router import router as tickets_router
 
 api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(apikeys_router)
+for router in (
+    tickets_router,
+    clocks_router,
+    policies_router,
+    calendars_router,
+    exclusions_router,
+    apply_router,
+    apikeys_router,
+):
+    api_router.include_router(router)

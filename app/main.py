@@ -74,9 +74,7 @@ def create_app(
     app.state.db = database
     app.state.now = now
     install_problem_handlers(app)
-    app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log
-    )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
     app.include_router(health_router)
     app.include_router(api_router)
     return app

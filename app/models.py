@@ -2,8 +2,22 @@
 
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.calendars import models as calendar_models
+from app.clocks import models as clock_models
 from app.core.db import Base
+from app.exclusions import models as exclusion_models
+from app.policies import models as policy_models
+from app.tickets import models as ticket_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "metadata"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "calendar_models",
+    "clock_models",
+    "exclusion_models",
+    "metadata",
+    "policy_models",
+    "ticket_models",
+]

@@ -94,9 +94,7 @@ class TicketAdapter(Protocol):
 
     name: str
 
-    def verify_webhook(
-        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]
-    ) -> None:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
         """Raise ``WebhookRejected`` unless the request is authentic."""
 
     def parse_webhook(self, headers: Mapping[str, str], body: Any) -> list[NormalizedEvent]:

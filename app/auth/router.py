@@ -50,8 +50,13 @@ def create_api_key(body: ApiKeyIn, session: SessionDep, now: NowDep, who: AdminK
     """Create a key; the response holds its clear text, which is shown only this once."""
     row, clear = service.create_key(session, name=body.name, scope=body.scope, now=now)
     audit.record(
-        session, at=now, actor=who.actor, action="apikey.create", subject_type="apikey",
-        subject_id=str(row.id), detail={"name": row.name, "scope": row.scope},
+        session,
+        at=now,
+        actor=who.actor,
+        action="apikey.create",
+        subject_type="apikey",
+        subject_id=str(row.id),
+        detail={"name": row.name, "scope": row.scope},
     )
     return ApiKeyCreated.model_validate({**_out(row), "key": clear})
 

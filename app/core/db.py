@@ -79,9 +79,7 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
-        )
+        engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8)
         _tune_sqlite(engine)
         return engine
     return create_engine(parsed, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)

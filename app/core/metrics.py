@@ -19,7 +19,5 @@ HTTP_LATENCY = Histogram(
 EVENTS_INGESTED = Counter(
     "sla_events_ingested_total", "Normalized events stored", ["source", "outcome"], registry=REGISTRY
 )
-WORKER_RUNS = Counter(
-    "sla_worker_runs_total", "Background job passes", ["job", "outcome"], registry=REGISTRY
-)
+WORKER_RUNS = Counter("sla_worker_runs_total", "Background job passes", ["job", "outcome"], registry=REGISTRY)
 OPEN_CLOCKS = Gauge("sla_open_clocks", "Running or paused clocks at the last scan", registry=REGISTRY)

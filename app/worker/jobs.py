@@ -1,6 +1,9 @@
 """Imports the modules whose jobs the worker runs, so their ``@register`` calls happen."""
 
+from app.clocks import jobs as clock_jobs
 from app.worker.runner import REGISTRY, Job
+
+__all__ = ["all_jobs", "clock_jobs"]
 
 
 def all_jobs() -> list[Job]:

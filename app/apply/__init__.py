@@ -1,0 +1,1 @@
+"""Configuration as code: calendars, policies and connections applied from YAML/JSON documents."""

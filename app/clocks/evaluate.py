@@ -1,0 +1,272 @@
+"""The clock engine: a ticket's clocks as a pure function of policy, calendars, events and now (DESIGN §2).
+
+Rules beyond DESIGN §2 (trigger vocabulary in ``app.policies.conditions``):
+
+- Only metrics some target row sets get clocks. A metric's *start* trigger arms
+  it and its *stop* trigger disarms it; while armed and a target row matches,
+  a cycle runs. So ``next_response`` repeats: each customer comment while no
+  cycle runs starts the next one.
+- Reopening (leaving resolved/closed) brings back a clock that was stopped
+  while the ticket was resolved/closed: ``resume`` continues the same cycle
+  (the resolved stretch is a gap in its timeline), ``new_cycle`` starts cycle+1.
+  A clock stopped otherwise (a first reply) stays stopped.
+- ``cancelled_reason``: ``reset`` (a reset trigger; cycle+1 starts at once),
+  ``priority_changed``/``tier_changed`` (``on_priority_change: restart``; cycle+1
+  starts at once), ``no_target`` (no row matches any more), ``policy_unmatched``
+  (the ticket left the policy's match), ``deleted`` (terminal). After
+  ``no_target``/``policy_unmatched``, matching again starts a fresh cycle: time
+  spent untracked is never charged.
+- With ``on_priority_change: keep`` a new row's target applies to the time
+  already elapsed, so ``breached_at`` may lie before the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.clocks.measure import measured_state
+from app.clocks.replay import apply_event, fired_triggers, fires, ordered_events
+from app.clocks.resolver import BusinessCalendarLike, CalendarResolver, ZonedCalendarFactory
+from app.clocks.state import ClockState, ClockStatus, ExclusionWindow, Span
+from app.policies.conditions import MetricSpec
+from app.policies.matching import select_target, ticket_matches, value_matches
+from app.policies.spec import PolicySpec, TargetSpec
+from app.tickets.events import EventType, NormalizedEvent, StatusCategory, TicketSnapshot
+
+_DONE = (StatusCategory.resolved, StatusCategory.closed)
+
+
+def evaluate(
+    policy: PolicySpec,
+    calendars: Mapping[str, BusinessCalendarLike],
+    events: Sequence[NormalizedEvent],
+    now: dt.datetime,
+    *,
+    exclusions: Sequence[ExclusionWindow] = (),
+    ticket_timezone_calendar: ZonedCalendarFactory | None = None,
+) -> list[ClockState]:
+    """Every clock of one ticket under ``policy`` as of ``now``, replayed from its events in any delivery order.
+
+    All given events are applied (choosing the events known at an instant is the
+    caller's job); should one lie after ``now``, the clocks are read as of that
+    event instead, so no number ever runs backwards.
+    """
+    ordered = ordered_events(events)
+    if not ordered:
+        return []
+    as_of = max(now.astimezone(dt.UTC), ordered[-1].at)
+    replay = _Replay(policy, ordered[0].source, exclusions)
+    # Window edges are moments too: a clock must pause and resume there even when no event happens.
+    edges = {t for w in exclusions for t in (w.start, w.end) if ordered[0].at < t <= as_of}
+    steps: list[tuple[dt.datetime, int, NormalizedEvent | None]] = [(e.at, 0, e) for e in ordered]
+    steps += [(t.astimezone(dt.UTC), 1, None) for t in edges]
+    for at, _, event in sorted(steps, key=lambda step: (step[0], step[1])):
+        if event is None:
+            replay.reconcile_all(at)
+        else:
+            replay.apply(event)
+    resolve = CalendarResolver(calendars, ticket_timezone_calendar)
+    return [cycle.state(run.name, policy.name, as_of, resolve) for run in replay.runs for cycle in run.cycles]
+
+
+@dataclass
+class _Cycle:
+    """One cycle of one metric while it is being replayed."""
+
+    number: int
+    started_at: dt.datetime
+    target: TargetSpec
+    calendar: str
+    priority: str | None = None
+    tier: str | None = None
+    timezone: str | None = None
+    spans: list[Span] = field(default_factory=list)
+    stopped_at: dt.datetime | None = None
+    cancelled_reason: str | None = None
+    stopped_while_done: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.stopped_at is None
+
+    def move(self, at: dt.datetime, kind: Literal["running", "paused"], reason: str | None) -> None:
+        """Continue as ``kind`` from ``at``, opening a new span only when something about the span changes."""
+        wanted = Span(start=at, kind=kind, reason=reason, calendar=self.calendar, timezone=self.timezone)
+        if self.spans and self.spans[-1].end is None:
+            if _same_kind(self.spans[-1], wanted):
+                return
+            self._close(at)
+        if self.spans and self.spans[-1].end == at and _same_kind(self.spans[-1], wanted):
+            self.spans[-1] = self.spans[-1].model_copy(update={"end": None})
+        else:
+            self.spans.append(wanted)
+
+    def end(self, at: dt.datetime, *, cancelled: str | None = None, while_done: bool = False) -> None:
+        """Stop (or, with a reason, cancel) the cycle at ``at``."""
+        if self.spans and self.spans[-1].end is None:
+            self._close(at)
+        self.stopped_at, self.cancelled_reason, self.stopped_while_done = at, cancelled, while_done
+
+    def resume(self) -> None:
+        """Undo the stop: the same cycle goes on (the next ``move`` opens its span)."""
+        self.stopped_at, self.stopped_while_done = None, False
+
+    def _close(self, at: dt.datetime) -> None:
+        last = self.spans.pop()
+        # Several events at one instant would leave zero-length spans: drop them.
+        if last.start < at:
+            self.spans.append(last.model_copy(update={"end": at}))
+
+    def state(self, metric: str, policy: str, as_of: dt.datetime, resolve: CalendarResolver) -> ClockState:
+        """This cycle as a ``ClockState`` read at ``as_of``."""
+        open_span = self.spans[-1] if self.spans and self.spans[-1].end is None else None
+        if self.cancelled_reason:
+            status = ClockStatus.cancelled
+        elif self.stopped_at is not None:
+            status = ClockStatus.stopped
+        else:
+            status = ClockStatus.paused if open_span and open_span.kind == "paused" else ClockStatus.running
+        limit = self.target.limit_seconds
+        base: dict[str, object] = {
+            "metric": metric,
+            "cycle": self.number,
+            "state": status,
+            "paused_reason": open_span.reason if status is ClockStatus.paused and open_span else None,
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "cancelled_reason": self.cancelled_reason,
+            "calendar": self.calendar,
+            "timezone": self.timezone,
+            "priority": self.priority,
+            "tier": self.tier,
+            "policy": policy,
+        }
+        warn = self.target.warn
+        numbers = measured_state(
+            base,
+            self.spans,
+            limit=limit,
+            target=self.target.target,
+            warn_elapsed=None if warn is None else warn.elapsed_for(limit),
+            until=as_of,
+            resolve=resolve,
+        )
+        return ClockState.model_validate(numbers)
+
+
+def _same_kind(a: Span, b: Span) -> bool:
+    return (a.kind, a.reason, a.calendar, a.timezone) == (b.kind, b.reason, b.calendar, b.timezone)
+
+
+@dataclass
+class _MetricRun:
+    """A metric's cycles, and whether its start condition holds (``armed``) awaiting its stop."""
+
+    name: str
+    spec: MetricSpec
+    armed: bool = False
+    cycles: list[_Cycle] = field(default_factory=list)
+
+    @property
+    def current(self) -> _Cycle | None:
+        return self.cycles[-1] if self.cycles and self.cycles[-1].active else None
+
+
+class _Replay:
+    """Walks the ordered events once, keeping the ticket snapshot and every metric's cycles."""
+
+    def __init__(self, policy: PolicySpec, source: str, exclusions: Sequence[ExclusionWindow]) -> None:
+        self.policy, self.source, self.exclusions = policy, source, exclusions
+        self.runs = [_MetricRun(name, policy.metrics.get(name)) for name in policy.tracked_metrics()]
+        self.ticket = TicketSnapshot()
+        self.deleted = False
+
+    def apply(self, event: NormalizedEvent) -> None:
+        """Take one event: update the snapshot, fire its triggers, bring every clock in line."""
+        if self.deleted:
+            return
+        before, self.ticket = self.ticket, apply_event(self.ticket, event)
+        if event.type is EventType.deleted:
+            self.deleted = True
+            for run in self.runs:
+                run.armed = False
+                if run.current:
+                    run.current.end(event.at, cancelled="deleted")
+            return
+        fired = fired_triggers(before, self.ticket, event)
+        for run in self.runs:
+            self._advance(run, fired, event.at)
+
+    def reconcile_all(self, at: dt.datetime) -> None:
+        """Bring every clock in line with the ticket at ``at`` (an exclusion window opened or closed)."""
+        if not self.deleted:
+            for run in self.runs:
+                self._reconcile(run, at)
+
+    def _advance(self, run: _MetricRun, fired: frozenset[str], at: dt.datetime) -> None:
+        """Apply one event's triggers to a metric: reopen, reset, start, stop, in that order."""
+        spec, last = run.spec, (run.cycles[-1] if run.cycles else None)
+        if "reopened" in fired and not run.armed and last is not None and last.stopped_while_done:
+            run.armed = True
+            if spec.on_reopen == "resume":
+                last.resume()
+        current = run.current
+        if run.armed and current is not None and fires(spec.reset, fired):
+            current.end(at, cancelled="reset")
+        if not run.armed and fires(spec.start, fired):
+            run.armed = True
+        self._reconcile(run, at)
+        # Start before stop: a ticket born resolved (a backfill) gets clocks that start and stop at once,
+        # which a reopen can bring back. An armed clock is not restarted by the same event that stops it.
+        if run.armed and fires(spec.stop, fired):
+            run.armed = False
+            if (current := run.current) is not None:
+                current.end(at, while_done=self.ticket.status_category in _DONE)
+
+    def _reconcile(self, run: _MetricRun, at: dt.datetime) -> None:
+        """Make the metric's current cycle match the ticket: target row, restart, pause reason, calendar."""
+        if not run.armed:
+            return
+        ticket, current = self.ticket, run.current
+        in_policy = ticket_matches(self.policy.match, ticket, self.source)
+        target = select_target(self.policy, ticket, run.name) if in_policy else None
+        if target is None:
+            if current is not None:
+                current.end(at, cancelled="no_target" if in_policy else "policy_unmatched")
+            return
+        if current is not None and run.spec.on_priority_change == "restart":
+            changed = next((k for k in ("priority", "tier") if getattr(current, k) != getattr(ticket, k)), None)
+            if changed:
+                current.end(at, cancelled=f"{changed}_changed")
+                current = None
+        if current is None:
+            current = _Cycle(len(run.cycles) + 1, at, target, self.policy.calendar_for(target))
+            run.cycles.append(current)
+        # With on_priority_change: keep, a new row's target replaces the old one and elapsed time carries over.
+        current.target, current.priority, current.tier = target, ticket.priority, ticket.tier
+        current.calendar = self.policy.calendar_for(target)
+        current.timezone = ticket.timezone if target.timezone == "ticket" else None
+        reason = self._pause_reason(run, at)
+        current.move(at, "paused" if reason else "running", reason)
+
+    def _pause_reason(self, run: _MetricRun, at: dt.datetime) -> str | None:
+        ticket, rule = self.ticket, run.spec.pause_when
+        if ticket.status_category is not None and ticket.status_category in rule.status_category:
+            return f"status_category:{ticket.status_category.value}"
+        if ticket.status and value_matches(ticket.status, rule.status):
+            return f"status:{ticket.status}"
+        for name, values in rule.fields.items():
+            if value_matches(ticket.fields.get(name), values):
+                return f"field:{name}"
+        for window in self.exclusions:
+            criteria = window.criteria
+            if (
+                window.start <= at < window.end
+                and ticket_matches(criteria, ticket, self.source)
+                and (not criteria.metric or value_matches(run.name, criteria.metric))
+            ):
+                return window.pause_reason
+        return None

@@ -1,0 +1,87 @@
+"""Measuring a clock from its spans: elapsed business time, and the instant it reaches a given amount."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from app.clocks.resolver import BusinessCalendarLike, CalendarResolver, ZonedCalendarFactory
+from app.clocks.state import ClockState, ClockStatus, Span
+
+
+def elapsed_in(spans: Sequence[Span], until: dt.datetime, resolve: CalendarResolver) -> int:
+    """Business seconds counted by the running spans; an open span counts up to ``until``."""
+    return sum(
+        resolve(s.calendar, s.timezone).elapsed(s.start, max(s.start, s.end or until))
+        for s in spans
+        if s.kind == "running"
+    )
+
+
+def instant_in(spans: Sequence[Span], business_seconds: int, resolve: CalendarResolver) -> dt.datetime | None:
+    """When the spans' elapsed time passes ``business_seconds``: in a closed span, or ahead in the open running one.
+
+    ``None`` when the clock is not running and has not got there. Each span is
+    measured with one ``elapsed`` and the answer is one ``due``: no stepping.
+    """
+    counted = 0
+    for span in spans:
+        if span.kind != "running":
+            continue
+        calendar = resolve(span.calendar, span.timezone)
+        if span.end is None:
+            return _utc(calendar.due(span.start, max(0, business_seconds - counted)))
+        seconds = calendar.elapsed(span.start, span.end)
+        # Strictly past: a clock that stops exactly on the amount has not gone beyond it.
+        if counted + seconds > business_seconds:
+            return _utc(calendar.due(span.start, max(0, business_seconds - counted)))
+        counted += seconds
+    return None
+
+
+def instant_at_elapsed(
+    clock: ClockState,
+    calendars: Mapping[str, BusinessCalendarLike],
+    business_seconds: int,
+    *,
+    ticket_timezone_calendar: ZonedCalendarFactory | None = None,
+) -> dt.datetime | None:
+    """When ``clock`` reaches ``business_seconds`` elapsed (past, or future while running), for warnings."""
+    return instant_in(clock.timeline, business_seconds, CalendarResolver(calendars, ticket_timezone_calendar))
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant.astimezone(dt.UTC)
+
+
+def measured_state(
+    base: dict[str, object],
+    spans: Sequence[Span],
+    *,
+    limit: int,
+    target: int,
+    warn_elapsed: int | None,
+    until: dt.datetime,
+    resolve: CalendarResolver,
+) -> dict[str, object]:
+    """``base`` (identity and status fields of a ``ClockState``) completed with every number and instant."""
+    status = base["state"]
+    elapsed = elapsed_in(spans, until, resolve)
+    breached = elapsed > limit
+    running = status is ClockStatus.running
+    return {
+        **base,
+        "target_seconds": target,
+        "limit_seconds": limit,
+        "elapsed_seconds": elapsed,
+        "remaining_seconds": limit - elapsed,
+        "percent": round(100 * elapsed / limit, 2),
+        "breached": breached,
+        "over_target": target < elapsed <= limit,
+        "met": (not breached) if status is ClockStatus.stopped else None,
+        "due_at": instant_in(spans, limit, resolve) if running else None,
+        "target_at": instant_in(spans, target, resolve),
+        "warn_at": None if warn_elapsed is None else instant_in(spans, warn_elapsed, resolve),
+        "breached_at": instant_in(spans, limit, resolve) if breached else None,
+        "timeline": list(spans),
+    }

@@ -1,0 +1,60 @@
+"""The clock projection: one row per ticket, policy version, metric and cycle.
+
+Rows are derived from the event log by the pure engine and replaced on every
+projection; ``due_at`` and ``next_action_at`` are stored and indexed so
+"what breaches next" is an index range scan (DESIGN §1 principle 3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class ClockRow(Base):
+    __tablename__ = "clocks"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "policy_version_id", "metric", "cycle"),
+        Index("ix_clocks_state_due_at", "state", "due_at"),
+        Index("ix_clocks_next_action_at", "next_action_at"),
+        Index("ix_clocks_breached_at", "breached_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    policy: Mapped[str] = mapped_column(String(100))
+    policy_version: Mapped[int]
+    metric: Mapped[str] = mapped_column(String(50))
+    cycle: Mapped[int]
+    state: Mapped[str] = mapped_column(String(12))
+    breached: Mapped[bool]
+    met: Mapped[bool | None]
+    exempt: Mapped[bool] = mapped_column(default=False)
+    target_seconds: Mapped[int]
+    limit_seconds: Mapped[int]
+    # As of ``evaluated_at``; readers bring running clocks up to date with the calendar.
+    elapsed_seconds: Mapped[int]
+    due_at: Mapped[datetime | None]
+    target_at: Mapped[datetime | None]
+    warn_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    started_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    calendar: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Denormalised from the ticket so list filters need no join.
+    source: Mapped[str] = mapped_column(String(100))
+    ticket_key: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[str | None] = mapped_column(String(100))
+    tier: Mapped[str | None] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(300))
+    next_action_at: Mapped[datetime | None]
+    evaluated_at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,96 @@
+"""``/api/v1/clocks`` and ``/api/v1/sla``: the questions escalation bots ask."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from app.auth.deps import ReadKey
+from app.calendars.service import load_set
+from app.clocks import service
+from app.clocks.service import MAX_PAGE, ClockFilter
+from app.core.deps import NowDep, SessionDep
+from app.core.durations import parse_duration
+from app.core.errors import ValidationProblem
+
+router = APIRouter(tags=["clocks"])
+
+Many = Annotated[list[str] | None, Query()]
+
+
+class ClockPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationProblem.single(name, "must carry a UTC offset")
+    return value
+
+
+@router.get("/clocks")
+def list_clocks(
+    session: SessionDep,
+    now: NowDep,
+    _: ReadKey,
+    state: Many = None,
+    breached: bool | None = None,
+    metric: Many = None,
+    tier: Many = None,
+    priority: Many = None,
+    assignee: Many = None,
+    source: Many = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
+) -> ClockPage:
+    """Clocks sorted by `due_at` (soonest first; clocks without one last), filtered, one page at a time.
+
+    Repeat a filter to allow several values (`?state=running&state=paused`). Pass `next_cursor`
+    back as `cursor` for the next page.
+    """
+    filters = ClockFilter(
+        state=state,
+        breached=breached,
+        metric=metric,
+        tier=tier,
+        priority=priority,
+        assignee=assignee,
+        source=source,
+        due_before=_aware("due_before", due_before),
+        due_after=_aware("due_after", due_after),
+    )
+    rows, next_cursor = service.list_clocks(session, filters, now, limit=limit, cursor=cursor)
+    calendars = load_set(session)
+    return ClockPage(items=[service.view(r, calendars, now) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/sla/at-risk")
+def at_risk(
+    session: SessionDep,
+    now: NowDep,
+    _: ReadKey,
+    within: Annotated[str, Query(description="Business-agnostic wall time ahead, e.g. `30m`, `2h`.")] = "30m",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> list[dict[str, Any]]:
+    """Running clocks that breach within `within` from now, soonest first."""
+    try:
+        window = timedelta(seconds=parse_duration(within))
+    except ValueError as exc:
+        raise ValidationProblem.single("within", str(exc)) from None
+    calendars = load_set(session)
+    return [service.view(r, calendars, now) for r in service.at_risk(session, now, window, limit)]
+
+
+@router.get("/sla/breached")
+def breached(
+    session: SessionDep, now: NowDep, _: ReadKey, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
+) -> list[dict[str, Any]]:
+    """Clocks past their limit: open ones (most overdue first), then those stopped late."""
+    calendars = load_set(session)
+    return [service.view(r, calendars, now) for r in service.breached(session, now, limit)]

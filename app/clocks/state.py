@@ -1,0 +1,113 @@
+"""What the clock engine reports: one ``ClockState`` per metric and cycle, with its timeline of spans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from app.policies.conditions import AnyOf
+from app.policies.spec import MatchSpec
+
+
+class ClockStatus(StrEnum):
+    running = "running"
+    paused = "paused"
+    stopped = "stopped"
+    cancelled = "cancelled"
+
+
+def _utc_iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class Span(BaseModel):
+    """A stretch of a clock's life: running (counting on ``calendar``) or paused (with the reason)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+    kind: Literal["running", "paused"]
+    reason: str | None = None
+    calendar: str
+    timezone: str | None = Field(default=None, description="Zone the calendar was re-read in (ticket timezone)")
+
+    @field_serializer("start", "end")
+    def _iso(self, value: dt.datetime | None) -> str | None:
+        return _utc_iso(value)
+
+
+class ClockState(BaseModel):
+    """One metric's clock in one cycle, as of the evaluation instant (fields as in DESIGN §2)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    cycle: int = Field(ge=1)
+    state: ClockStatus
+    breached: bool
+    met: bool | None
+    target_seconds: int
+    limit_seconds: int
+    elapsed_seconds: int
+    remaining_seconds: int
+    percent: float
+    over_target: bool
+    due_at: dt.datetime | None
+    target_at: dt.datetime | None
+    warn_at: dt.datetime | None
+    breached_at: dt.datetime | None
+    paused_reason: str | None
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None
+    cancelled_reason: str | None = None
+    calendar: str
+    timezone: str | None = None
+    priority: str | None
+    tier: str | None
+    policy: str
+    timeline: list[Span]
+    exempt: bool = False
+    exemption_reason: str | None = None
+
+    @field_serializer("due_at", "target_at", "warn_at", "breached_at", "started_at", "stopped_at")
+    def _iso(self, value: dt.datetime | None) -> str | None:
+        return _utc_iso(value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: datetimes as UTC ISO-8601 strings."""
+        return self.model_dump(mode="json")
+
+
+class ExclusionMatch(MatchSpec):
+    """An exclusion window's ticket match, plus the metrics it applies to (empty: all)."""
+
+    metric: AnyOf = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExclusionWindow:
+    """A span (outage, maintenance, force majeure) during which matching clocks are paused."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+    match: Mapping[str, Any] | None = None
+    criteria: ExclusionMatch = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("exclusion window bounds must carry a UTC offset")
+        if self.end <= self.start:
+            raise ValueError("an exclusion window must end after it starts")
+        object.__setattr__(self, "criteria", ExclusionMatch.model_validate(dict(self.match or {})))
+
+    @property
+    def pause_reason(self) -> str:
+        """The ``paused_reason`` clocks show during this window."""
+        return f"exclusion:{self.reason}"

@@ -1,0 +1,1 @@
+"""Exclusion windows (outages, force majeure) and per-clock exemptions (excused breaches)."""

@@ -1,0 +1,91 @@
+"""``/api/v1/events`` and ``/api/v1/tickets``: ingest normalized events, read a ticket's SLA status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
+
+from app.auth.deps import ReadKey, WriteKey
+from app.core.deps import NowDep, SessionDep
+from app.core.errors import FieldError, ValidationProblem
+from app.core.problems import errors_from_pydantic
+from app.tickets import service, status
+from app.tickets.events import NormalizedEvent
+from app.tickets.schemas import EVENTS_BODY_DOC, IngestOut, TicketEventOut, TicketStatusOut
+
+router = APIRouter(tags=["tickets"])
+MAX_BATCH = 1000
+
+
+def parse_events(body: Any) -> list[NormalizedEvent]:
+    """Validate one event or a list of them; every problem is reported, nothing is half-accepted."""
+    single = isinstance(body, dict)
+    items = [body] if single else body
+    if not isinstance(items, list):
+        raise ValidationProblem.single("body", "must be an event object or a list of events")
+    if not items:
+        raise ValidationProblem.single("body", "the list of events is empty")
+    if len(items) > MAX_BATCH:
+        raise ValidationProblem.single("body", f"at most {MAX_BATCH} events per request, got {len(items)}")
+    events, errors = [], []
+    for index, item in enumerate(items):
+        prefix = "" if single else f"[{index}]"
+        try:
+            events.append(NormalizedEvent.model_validate(item))
+        except ValidationError as exc:
+            errors += errors_from_pydantic(exc.errors(), prefix)
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
+        raise ValidationProblem(f"{len(errors)} problem(s), nothing stored: {detail}", errors)
+    return events
+
+
+@router.post("/events", openapi_extra=EVENTS_BODY_DOC)
+def post_events(body: Annotated[Any, Body()], session: SessionDep, now: NowDep, _: WriteKey) -> IngestOut:
+    """Append normalized events (one object or a list of up to 1,000) to the log and update the clocks.
+
+    The batch is validated whole before anything is written; duplicates (same source, key and id)
+    are accepted and change nothing. Events for a ticket whose `created` event has not arrived yet
+    are held: logged, and counted once `created` arrives.
+    """
+    events = parse_events(body)
+    result = service.ingest(session, events, now)
+    return IngestOut.from_result(result)
+
+
+@router.get("/tickets/{source}/{key}")
+def get_ticket(
+    source: str,
+    key: str,
+    session: SessionDep,
+    now: NowDep,
+    _: ReadKey,
+    at: Annotated[datetime | None, Query(description="Evaluate as of this instant (ISO 8601 with offset).")] = None,
+) -> TicketStatusOut:
+    """The ticket's snapshot and every clock with its timeline, now or as of `at`.
+
+    With `at`, only the events that happened at or before that instant are replayed (time travel
+    for audits); without it, all events and the current time.
+    """
+    if at is not None and at.tzinfo is None:
+        raise ValidationProblem("at: needs a UTC offset", [FieldError("at", "must carry a UTC offset")])
+    ticket = service.get(session, source, key)
+    return status.ticket_status(session, ticket, at or now)
+
+
+@router.get("/tickets/{source}/{key}/events")
+def get_ticket_events(source: str, key: str, session: SessionDep, _: ReadKey) -> list[TicketEventOut]:
+    """The ticket's event log in the order things happened."""
+    ticket = service.get(session, source, key)
+    return [TicketEventOut.from_row(row) for row in service.events_of(session, ticket)]
+
+
+@router.post("/tickets/{source}/{key}/replay")
+def replay_ticket(source: str, key: str, session: SessionDep, now: NowDep, _: WriteKey) -> TicketStatusOut:
+    """Re-derive the ticket's snapshot and clocks from its event log (repair)."""
+    ticket = service.get(session, source, key)
+    service.replay(session, ticket, now)
+    return status.ticket_status(session, ticket, now)
