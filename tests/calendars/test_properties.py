@@ -1,0 +1,111 @@
+"""Property tests: the engine against the minute-stepping reference, and its own invariants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.calendars.engine import BusinessCalendar, from_epoch
+from app.core.errors import ValidationProblem
+from tests.calendars.reference import MAX_DAYS, ReferenceCalendar
+from tests.calendars.strategies import Case, cases, minutes, pauses
+
+UTC = dt.UTC
+FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+MEDIUM = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+
+
+def _dt(epoch: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, UTC)
+
+
+@MEDIUM
+@given(case=cases(), data=st.data())
+def test_elapsed_matches_reference(case: Case, data: st.DataObject) -> None:
+    span = data.draw(st.integers(0, case.window_days * 1440), label="span_minutes")
+    end = case.start + 60 * span
+    paused = data.draw(pauses(case.start, span), label="pauses")
+    engine = BusinessCalendar(case.spec)
+    expected = ReferenceCalendar(case.spec).elapsed(case.start, end, paused)
+    got = engine.elapsed(_dt(case.start), _dt(end), [(_dt(p), _dt(q)) for p, q in paused])
+    assert got == expected
+
+
+@MEDIUM
+@given(case=cases(window_days=3), data=st.data())
+def test_due_matches_reference(case: Case, data: st.DataObject) -> None:
+    duration = data.draw(minutes(3 * 1440), label="duration")
+    paused = data.draw(pauses(case.start, 2 * 1440), label="pauses")
+    engine = BusinessCalendar(case.spec)
+    spans = [(_dt(p), _dt(q)) for p, q in paused]
+    try:
+        expected = ReferenceCalendar(case.spec).due(case.start, duration, paused)
+    except OverflowError:
+        # Sparse calendar: the engine must land past the reference window, or find no time at all.
+        fields = ["past the window"]
+        try:
+            far = engine.due(_dt(case.start), duration, spans)
+        except ValidationProblem as exc:
+            fields = [e.field for e in exc.errors]
+        else:
+            assert far > _dt(case.start + MAX_DAYS * 86400 - 1)
+        assert fields in (["hours"], ["past the window"])
+        return
+    got = engine.due(_dt(case.start), duration, spans)
+    assert got == _dt(expected)
+    assert got.tzinfo == UTC
+
+
+@FAST
+@given(case=cases(window_days=10), data=st.data())
+def test_due_and_elapsed_are_inverse(case: Case, data: st.DataObject) -> None:
+    engine = BusinessCalendar(case.spec)
+    duration = data.draw(st.integers(0, 20 * 86400), label="duration_seconds")
+    paused = data.draw(pauses(case.start, 5 * 1440), label="pauses")
+    spans = [(_dt(p), _dt(q)) for p, q in paused]
+    start = _dt(case.start + data.draw(st.integers(0, 59), label="second"))
+    due = engine.due(start, duration, spans)
+    assert due >= start
+    assert engine.elapsed(start, due, spans) == duration
+    # Latest instant: one second later more business time has elapsed.
+    assert engine.elapsed(start, due + dt.timedelta(seconds=1), spans) == duration + 1
+
+
+@FAST
+@given(case=cases(window_days=10), data=st.data())
+def test_monotone_and_additive(case: Case, data: st.DataObject) -> None:
+    engine = BusinessCalendar(case.spec)
+    a = case.start
+    b = a + data.draw(st.integers(0, 5 * 86400), label="b")
+    c = b + data.draw(st.integers(0, 5 * 86400), label="c")
+    assert engine.elapsed_epoch(a, b) + engine.elapsed_epoch(b, c) == engine.elapsed_epoch(a, c)
+    assert 0 <= engine.elapsed_epoch(a, b) <= b - a
+    d1 = data.draw(st.integers(0, 10 * 86400), label="d1")
+    d2 = d1 + data.draw(st.integers(0, 86400), label="d2")
+    assert engine.due_epoch(a, d1) <= engine.due_epoch(a, d2)
+    assert engine.due_epoch(a, d1) <= engine.due_epoch(b, d1)
+    # The clock engine's breach rule: elapsed <= target exactly up to due.
+    due = engine.due_epoch(a, d1)
+    assert engine.elapsed_epoch(a, due) <= d1 < engine.elapsed_epoch(a, due + 1)
+
+
+@MEDIUM
+@given(case=cases(window_days=10), data=st.data())
+def test_bulk_equals_scalar(case: Case, data: st.DataObject) -> None:
+    engine = BusinessCalendar(case.spec)
+    n = data.draw(st.integers(1, 20), label="n")
+    offsets = data.draw(st.lists(st.integers(0, 10 * 86400), min_size=n, max_size=n), label="offsets")
+    spans = data.draw(st.lists(st.integers(0, 30 * 86400), min_size=n, max_size=n), label="spans")
+    starts = np.array([case.start + o for o in offsets], dtype=np.int64)
+    amounts = np.array(spans, dtype=np.int64)
+    dues = engine.due_bulk(starts, amounts)
+    assert dues.tolist() == [engine.due_epoch(int(s), int(d)) for s, d in zip(starts, amounts, strict=True)]
+    ends = starts + amounts
+    got = engine.elapsed_bulk(starts, ends)
+    assert got.tolist() == [engine.elapsed_epoch(int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
+    first = from_epoch(int(starts[0]))
+    assert engine.next_open(first) == from_epoch(engine.due_epoch(int(starts[0]), 0))
+    assert engine.is_open(first) == (engine.next_open(first) == first)
