@@ -8,6 +8,7 @@ from app.apply.router import router as apply_router
 from app.auth.router import router as apikeys_router
 from app.calendars.router import router as calendars_router
 from app.clocks.router import router as clocks_router
+from app.connections.router import router as connections_router
 from app.exclusions.router import router as exclusions_router
 from app.policies.router import router as policies_router
 from app.tickets.router import router as tickets_router
@@ -20,6 +21,7 @@ for router in (
     calendars_router,
     exclusions_router,
     apply_router,
+    connections_router,
     apikeys_router,
 ):
     api_router.include_router(router)

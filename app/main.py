@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from app import __version__
 from app.api import api_router
+from app.connections.router import webhooks_router
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
 from app.core.db import Database, build_engine
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(webhooks_router)
     return app
 
 

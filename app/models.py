@@ -4,6 +4,7 @@ from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.calendars import models as calendar_models
 from app.clocks import models as clock_models
+from app.connections import models as connection_models
 from app.core.db import Base
 from app.exclusions import models as exclusion_models
 from app.policies import models as policy_models
@@ -16,6 +17,7 @@ __all__ = [
     "auth_models",
     "calendar_models",
     "clock_models",
+    "connection_models",
     "exclusion_models",
     "metadata",
     "policy_models",

@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.calendars import service as calendar_service
 from app.calendars.spec import CalendarSpec
+from app.connections import service as connection_service
+from app.connections.registry import parse_connection
 from app.core.errors import AppError, FieldError, ValidationProblem
 from app.policies import service as policy_service
 from app.policies.spec import PolicySpec
+from integrations.base import ConnectionSpec
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,16 @@ def _policy_apply(session: Session, spec: PolicySpec, doc: Mapping[str, Any], ac
     return Change("policy", spec.name, action, version.version)
 
 
+def _connection_apply(
+    session: Session, spec: ConnectionSpec, doc: Mapping[str, Any], actor: str, now: datetime
+) -> Change:
+    action, _ = connection_service.upsert(session, spec, now)
+    return Change("connection", spec.name, action)
+
+
 HANDLERS: dict[str, KindHandler] = {
     "calendar": KindHandler(0, lambda s, d: calendar_service.parse_named(d), _calendar_apply),
+    "connection": KindHandler(1, lambda s, d: parse_connection(d), _connection_apply),
     "policy": KindHandler(2, policy_service.validate, _policy_apply),
 }
 

@@ -74,7 +74,8 @@ class RequestContextMiddleware:
                 await _send_problem(send, _INTERNAL_ERROR, request_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = state.get("route_template", "unmatched")
+            # Plain routes (docs, static files) skip FastAPI dependencies; their paths are a fixed set.
+            route = state.get("route_template") or (scope["path"] if status != 404 else "unmatched")
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
             if self.access_log:

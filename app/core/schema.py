@@ -23,31 +23,33 @@ def alembic_config() -> Config:
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    current: str | None
-    head: str | None
+    current: tuple[str, ...]
+    head: tuple[str, ...]
 
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head
 
     def describe(self) -> str:
+        heads = ", ".join(self.head)
         if self.up_to_date:
-            return f"schema is current (revision {self.head})"
+            return f"schema is current (revision {heads})"
+        current = ", ".join(self.current) or "none (empty database)"
         return (
-            f"database schema is at revision {self.current or 'none (empty database)'} but this version "
-            f"needs {self.head}; run `sla-tracker migrate` (or `sla-tracker serve --migrate`)"
+            f"database schema is at revision {current} but this version needs {heads}; "
+            "run `sla-tracker migrate` (or `sla-tracker serve --migrate`)"
         )
 
 
 def schema_status(engine: Engine) -> SchemaStatus:
-    """The database's Alembic revision next to the code's head revision."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The database's Alembic revision(s) next to the code's head revision(s)."""
+    heads = tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return SchemaStatus(current, head)
+        current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    return SchemaStatus(current, heads)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to ``revision`` on ``engine``'s database."""
     cfg = alembic_config()
     with engine.begin() as conn:

@@ -31,7 +31,7 @@ def readyz(db: DatabaseDep) -> dict[str, str]:
         raise ServiceUnavailable(f"database unreachable ({type(exc).__name__})") from exc
     if not status.up_to_date:
         raise ServiceUnavailable(status.describe())
-    return {"status": "ready", "schema": status.head or ""}
+    return {"status": "ready", "schema": ",".join(status.head)}
 
 
 @router.get("/metrics", response_class=Response)

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
 from app.clocks.projection import Context, Projection
+from app.core.db import insert_ignoring_conflicts
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
@@ -34,11 +33,6 @@ class IngestResult:
     projections: list[Projection] = field(default_factory=list)
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _ensure_tickets(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
     keys = {(e.source, e.key): e.at for e in events}
     rows = [
@@ -46,7 +40,7 @@ def _ensure_tickets(session: Session, events: Sequence[NormalizedEvent], now: da
         for (s, k), at in keys.items()
     ]
     # Concurrent first events for one ticket must not fail: the loser simply finds the row.
-    session.execute(_insert(session, TicketRow).values(rows).on_conflict_do_nothing())
+    session.execute(insert_ignoring_conflicts(session, TicketRow, rows))
     found = session.execute(
         select(TicketRow.source, TicketRow.key, TicketRow.id).where(
             tuple_(TicketRow.source, TicketRow.key).in_(list(keys))
@@ -80,11 +74,8 @@ def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -
         }
         for e in unique.values()
     ]
-    statement = (
-        _insert(session, TicketEventRow)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id)
+    statement = insert_ignoring_conflicts(session, TicketEventRow, rows).returning(
+        TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id
     )
     inserted = {tuple(r) for r in session.execute(statement)}
     for key, event in unique.items():

@@ -1,0 +1,1 @@
+"""Connections to ticket sources (Jira, ServiceNow): stored specs, sync cursors, inbound webhooks."""

@@ -1,0 +1,165 @@
+"""Storing connections, and running a sync: pages of events committed before their cursor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.connections.models import ConnectionRow
+from app.connections.registry import adapter_for, parse_connection
+from app.core.clock import Now
+from app.core.db import Database
+from app.core.errors import NotFound
+from app.tickets import service as ticket_service
+from integrations.base import ConnectionSpec, PermanentError, RetryableError, TicketAdapter
+
+log = logging.getLogger("sla_tracker.sync")
+LEASE = timedelta(minutes=10)
+
+
+def find(session: Session, name: str) -> ConnectionRow | None:
+    return session.scalar(select(ConnectionRow).where(ConnectionRow.name == name))
+
+
+def get(session: Session, name: str) -> ConnectionRow:
+    row = find(session, name)
+    if row is None:
+        raise NotFound(f"no connection named {name!r}")
+    return row
+
+
+def spec_of(row: ConnectionRow) -> ConnectionSpec:
+    return parse_connection(row.spec)
+
+
+def upsert(session: Session, spec: ConnectionSpec, now: datetime) -> tuple[str, ConnectionRow]:
+    """Create or replace a connection: "created", "updated" or "unchanged"."""
+    body = spec.model_dump(mode="json")
+    row = find(session, spec.name)
+    if row is None:
+        row = ConnectionRow(name=spec.name, type=spec.type, spec=body, created_at=now, updated_at=now, next_sync_at=now)
+        session.add(row)
+        session.flush()
+        return "created", row
+    if row.spec == body:
+        return "unchanged", row
+    row.spec, row.type, row.updated_at = body, spec.type, now
+    session.flush()
+    return "updated", row
+
+
+def list_all(session: Session) -> list[ConnectionRow]:
+    return list(session.scalars(select(ConnectionRow).order_by(ConnectionRow.name)))
+
+
+def delete(session: Session, name: str) -> None:
+    session.delete(get(session, name))
+    session.flush()
+
+
+@dataclass
+class SyncReport:
+    connection: str
+    pages: int = 0
+    fetched: int = 0
+    new: int = 0
+    duplicate: int = 0
+    cursor: str | None = None
+    error: str | None = None
+
+
+Progress = Callable[[SyncReport], None]
+
+
+def run_sync(
+    db: Database,
+    name: str,
+    now: Now,
+    *,
+    since: datetime | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    adapter: TicketAdapter | None = None,
+) -> SyncReport:
+    """Fetch changes since the stored cursor (or ``since``; everything when ``full``), a page at a time.
+
+    Each page's events and the cursor after them commit together, so a crash or a failing page
+    never advances the cursor past events that were not stored.
+    """
+    with db.transaction(write=False) as session:
+        row = get(session, name)
+        spec = spec_of(row)
+        stored = datetime.fromisoformat(row.sync_cursor) if row.sync_cursor else None
+    start = None if full else (since or stored)
+    adapter = adapter or adapter_for(spec)
+    report = SyncReport(name, cursor=row.sync_cursor)
+    try:
+        for page in adapter.sync(start):
+            with db.transaction() as session:
+                result = ticket_service.ingest(session, page.events, now())
+                conn = get(session, name)
+                if page.cursor and (conn.sync_cursor is None or page.cursor > conn.sync_cursor):
+                    conn.sync_cursor = page.cursor
+                report.cursor = conn.sync_cursor
+            report.pages += 1
+            report.fetched += page.fetched or len(page.events)
+            report.new += len(result.new)
+            report.duplicate += len(result.duplicate)
+            if progress:
+                progress(report)
+    except (RetryableError, PermanentError) as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+    _record_outcome(db, name, report, now())
+    return report
+
+
+def _record_outcome(db: Database, name: str, report: SyncReport, at: datetime) -> None:
+    with db.transaction() as session:
+        row = get(session, name)
+        spec = spec_of(row)
+        row.last_sync_at = at
+        row.sync_lease_until = None
+        row.sync_requested_at = None
+        row.last_sync_error = report.error[:2000] if report.error else None
+        if report.error is None:
+            row.last_sync_ok_at = at
+        row.next_sync_at = at + timedelta(seconds=spec.poll_interval_seconds)
+
+
+def claim_due(db: Database, at: datetime) -> str | None:
+    """Lease one connection whose poll is due (or was asked for), so one worker syncs it at a time."""
+    with db.transaction() as session:
+        query = (
+            select(ConnectionRow)
+            .where(
+                or_(ConnectionRow.next_sync_at <= at, ConnectionRow.sync_requested_at.is_not(None)),
+                or_(ConnectionRow.sync_lease_until.is_(None), ConnectionRow.sync_lease_until < at),
+            )
+            .order_by(ConnectionRow.next_sync_at)
+            .limit(1)
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        row = session.scalar(query)
+        if row is None:
+            return None
+        row.sync_lease_until = at + LEASE
+        return row.name
+
+
+def status(row: ConnectionRow) -> dict[str, Any]:
+    """The connection's sync state for the API."""
+    return {
+        "cursor": row.sync_cursor,
+        "last_sync_at": row.last_sync_at,
+        "last_sync_ok_at": row.last_sync_ok_at,
+        "last_sync_error": row.last_sync_error,
+        "next_sync_at": row.next_sync_at,
+        "sync_requested_at": row.sync_requested_at,
+    }
