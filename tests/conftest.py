@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app.auth.service import create_key
+from app.clocks.context import reset_caches
 from app.core.config import Settings
 from app.core.db import Database, build_engine
 from app.core.schema import upgrade
@@ -69,6 +70,7 @@ def migrated_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine
 
 
 def _wipe(engine: Engine) -> None:
+    reset_caches()  # ids restart after a wipe; cached configuration must not outlive it
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

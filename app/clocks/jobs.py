@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.clocks import projection
+from app.clocks.context import Context
 from app.clocks.models import ClockRow
-from app.clocks.projection import Context
 from app.core.clock import Now
 from app.core.db import Database
 from app.tickets import service as ticket_service

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.calendars.service import CalendarSet
+from app.clocks.context import Context
 from app.clocks.evaluate import evaluate
 from app.clocks.models import ClockRow
 from app.clocks.replay import apply_event, ordered_events
@@ -50,21 +50,6 @@ class Projection:
 # escalations and outbound events hang off this without the projection knowing them.
 ProjectionListener = Callable[[Session, "Projection", datetime], None]
 LISTENERS: list[ProjectionListener] = []
-
-
-@dataclass
-class Context:
-    """What a projection needs besides the ticket: loaded once per request or job."""
-
-    calendars: CalendarSet
-    policies: list[PublishedPolicy]
-    exclusions: list[ExclusionWindow]
-
-    @classmethod
-    def load(cls, session: Session) -> Context:
-        from app.calendars.service import load_set
-
-        return cls(load_set(session), policy_service.active(session), exclusion_service.active_windows(session))
 
 
 def ticket_events(session: Session, ticket: TicketRow, *, until: datetime | None = None) -> list[NormalizedEvent]:
@@ -131,12 +116,19 @@ def derive(
     if not events:
         return []
     states = evaluate_ticket(policy, events, ctx, now)
+    if not ctx.any_exemptions:
+        return states
     exempt = exclusion_service.exemptions_for(session, ticket.id)
     return [_with_exemption(s, exempt.get((s.metric, s.cycle))) for s in states]
 
 
 def project(session: Session, ticket: TicketRow, ctx: Context, now: datetime) -> Projection:
     """Replay ``ticket`` from its log, refresh its snapshot and store its clocks."""
+    with session.no_autoflush:
+        return _project(session, ticket, ctx, now)
+
+
+def _project(session: Session, ticket: TicketRow, ctx: Context, now: datetime) -> Projection:
     events = ticket_events(session, ticket)
     snapshot = replay_snapshot(events)
     _store_snapshot(ticket, snapshot, events, now)

@@ -125,7 +125,7 @@ def _receive(
         "events_new": len(result.new),
         "events_duplicate": len(result.duplicate),
     }
-    session.execute(insert_ignoring_conflicts(session, WebhookReceiptRow, [receipt]))
+    session.execute(insert_ignoring_conflicts(session, WebhookReceiptRow), [receipt])
     return WebhookOut(accepted=len(result.new), duplicates=len(result.duplicate))
 
 

@@ -117,7 +117,10 @@ class Database:
         self.engine.dispose()
 
 
-def insert_ignoring_conflicts(session: Session, model: Any, rows: list[dict[str, Any]]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database (chain ``.returning()`` as needed)."""
+def insert_ignoring_conflicts(session: Session, model: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database; execute it with a list of rows.
+
+    Rows go as parameters (not ``.values(rows)``) so the statement compiles once and is cached.
+    """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).values(rows).on_conflict_do_nothing()
+    return dialect.insert(model).on_conflict_do_nothing()

@@ -116,13 +116,28 @@ def versions(session: Session, row: PolicyRow) -> list[PolicyVersionRow]:
     return list(session.scalars(query))
 
 
+_PUBLISHED: dict[int, PublishedPolicy] = {}
+
+
+def forget_cached_versions() -> None:
+    """Drop the caches of immutable versions (only a wiped database can reuse their ids)."""
+    with _SPEC_LOCK:
+        _SPEC_CACHE.clear()
+        _PUBLISHED.clear()
+
+
 def version_by_id(session: Session, version_id: int) -> PublishedPolicy:
+    """A published version by id (immutable, so cached for the life of the process)."""
+    cached = _PUBLISHED.get(version_id)
+    if cached is not None:
+        return cached
     version = session.get(PolicyVersionRow, version_id)
     if version is None:
         raise NotFound(f"no policy version #{version_id}")
     policy = session.get(PolicyRow, version.policy_id)
     assert policy is not None
-    return published(version, policy.name)
+    _PUBLISHED[version_id] = published(version, policy.name)
+    return _PUBLISHED[version_id]
 
 
 def active(session: Session) -> list[PublishedPolicy]:

@@ -18,7 +18,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
-from app.clocks.projection import Context, Projection
+from app.clocks.context import Context
+from app.clocks.projection import Projection
 from app.core.db import insert_ignoring_conflicts
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
@@ -35,18 +36,30 @@ class IngestResult:
 
 def _ensure_tickets(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
     keys = {(e.source, e.key): e.at for e in events}
-    rows = [
-        {"source": s, "key": k, "fields": {}, "last_event_at": at, "deleted": False, "updated_at": now}
-        for (s, k), at in keys.items()
-    ]
-    # Concurrent first events for one ticket must not fail: the loser simply finds the row.
-    session.execute(insert_ignoring_conflicts(session, TicketRow, rows))
-    found = session.execute(
-        select(TicketRow.source, TicketRow.key, TicketRow.id).where(
-            tuple_(TicketRow.source, TicketRow.key).in_(list(keys))
+    found = _ticket_ids(session, list(keys))
+    absent = [pair for pair in keys if pair not in found]
+    if absent:
+        rows = [
+            {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
+            for s, k in absent
+        ]
+        # Concurrent first events for one ticket must not fail: the loser simply finds the row.
+        session.execute(insert_ignoring_conflicts(session, TicketRow), rows)
+        found.update(_ticket_ids(session, absent))
+    return found
+
+
+def _ticket_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if len(keys) == 1:  # the common case, as one cached statement
+        ((source, key),) = keys
+        query = select(TicketRow.source, TicketRow.key, TicketRow.id).where(
+            TicketRow.source == source, TicketRow.key == key
         )
-    )
-    return {(s, k): i for s, k, i in found}
+    else:
+        query = select(TicketRow.source, TicketRow.key, TicketRow.id).where(
+            tuple_(TicketRow.source, TicketRow.key).in_(keys)
+        )
+    return {(s, k): i for s, k, i in session.execute(query)}
 
 
 def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> IngestResult:
@@ -74,10 +87,10 @@ def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -
         }
         for e in unique.values()
     ]
-    statement = insert_ignoring_conflicts(session, TicketEventRow, rows).returning(
+    statement = insert_ignoring_conflicts(session, TicketEventRow).returning(
         TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id
     )
-    inserted = {tuple(r) for r in session.execute(statement)}
+    inserted = {tuple(r) for r in session.execute(statement, rows)}
     for key, event in unique.items():
         (result.new if key in inserted else result.duplicate).append(event)
     for event in result.new:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
-from app.clocks.projection import Context
+from app.clocks.context import Context
 from app.exclusions import service as exclusion_service
 from app.policies import service as policy_service
 from app.tickets.models import TicketRow

@@ -7,7 +7,7 @@ endpoints the adapter and the ``jira`` library call, logs every request in
 
 Response shapes follow real Jira responses, not guesses:
 
-* Issues, statuses, comments: the webhook bodies in /work/shared/payloads/jira
+* Issues, statuses, comments: the webhook bodies in shared/payloads/jira
   (the tests load their ``issue`` objects into the fake), and the Cloud JSM REST
   issue in demisto/content ``Packs/Jira/Integrations/JiraV2/JiraV2.py``
   (``ISSUE_SCHEMA``: embedded ``comment`` block with ``jsdPublic: false``,

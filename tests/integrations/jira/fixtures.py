@@ -2,7 +2,7 @@
 
 Where the data comes from (nothing here is a made-up shape):
 
-* Webhook bodies: /work/shared/payloads/jira/*.json, read as they are (see
+* Webhook bodies: shared/payloads/jira/*.json, read as they are (see
   SOURCES.md beside them for each file's repository and commit).
 * REST issues for the fake server: the ``issue`` objects of those webhook
   bodies (webhook and REST share the v2 issue representation), deep-copied and
@@ -32,7 +32,8 @@ from typing import Any
 from integrations.jira.config import JiraConnection
 from tests.fakes.jira_server import jira_time
 
-PAYLOADS = Path("/work/shared/payloads/jira")
+# Byte-for-byte copies of the shared payloads; SOURCES.md beside them gives each origin.
+PAYLOADS = Path(__file__).with_name("payloads")
 JsonDict = dict[str, Any]
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Every real webhook body in /work/shared/payloads/jira, parsed to the exact events expected."""
+"""Every real webhook body in shared/payloads/jira, parsed to the exact events expected."""
 
 from __future__ import annotations
 
