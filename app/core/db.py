@@ -8,6 +8,7 @@ at the start instead of failing on a read-to-write lock upgrade.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -92,6 +93,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time. Queueing this process's writers on a lock is fair and
+        # immediate; leaving it to SQLite's busy handler means sleeps with backoff and long tails.
+        # (Other processes still wait through busy_timeout.)
+        self._write_lock = threading.Lock() if self.is_sqlite else None
         writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
@@ -103,6 +108,9 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back on error."""
+        lock = self._write_lock if write else None
+        if lock is not None:
+            lock.acquire()
         session = self.session(write=write)
         try:
             yield session
@@ -112,6 +120,8 @@ class Database:
             raise
         finally:
             session.close()
+            if lock is not None:
+                lock.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -24,15 +24,8 @@ def get_database(request: Request) -> Database:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
     db: Database = request.app.state.db
-    session = db.session(write=request.method not in _READ_METHODS)
-    try:
+    with db.transaction(write=request.method not in _READ_METHODS) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_now(request: Request) -> datetime:
