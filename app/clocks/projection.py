@@ -2,7 +2,7 @@
 
 Every event, late or not, re-derives the ticket's clocks from its whole log
 (DESIGN §1 principle 1): the stored rows are always exactly what ``evaluate``
-says, whatever order events arrived in. See docs/adr/0002-replay-on-every-event.md.
+says, whatever order events arrived in. See docs/adr/0001-replay-on-every-event.md.
 """
 
 from __future__ import annotations
