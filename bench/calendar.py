@@ -16,16 +16,16 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 sys.path.insert(0, os.path.dirname(_HERE))
 
-import datetime as dt  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
+import datetime as dt
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
-import holidays  # noqa: E402
-import numpy as np  # noqa: E402
-from businesstime import BusinessTime  # noqa: E402
+import holidays
+import numpy as np
+from businesstime import BusinessTime
 
-from app.calendars import compile_calendar, parse_calendar  # noqa: E402
+from app.calendars import compile_calendar, parse_calendar
 
 TZ = ZoneInfo("Europe/Berlin")
 SPANS_DAYS = (1, 30, 365)
