@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.clocks import projection
-from app.clocks.context import Context
 from app.clocks.models import ClockRow
 from app.core.clock import Now
 from app.core.db import Database
@@ -30,9 +29,4 @@ def refresh_due(db: Database, now: Now) -> int:
         instant = now()
         ticket_ids = select(ClockRow.ticket_id).where(ClockRow.next_action_at <= instant).distinct().limit(BATCH)
         tickets = list(session.scalars(select(TicketRow).where(TicketRow.id.in_(ticket_ids))))
-        if not tickets:
-            return 0
-        ctx = Context.load(session)
-        for ticket in tickets:
-            projection.project(session, ticket, ctx, instant)
-        return len(tickets)
+        return projection.project_many(session, tickets, instant)

@@ -122,6 +122,16 @@ def derive(
     return [_with_exemption(s, exempt.get((s.metric, s.cycle))) for s in states]
 
 
+def project_many(session: Session, tickets: Sequence[TicketRow], now: datetime) -> int:
+    """Project several tickets with one loaded context; how many."""
+    if not tickets:
+        return 0
+    ctx = Context.load(session)
+    for ticket in tickets:
+        project(session, ticket, ctx, now)
+    return len(tickets)
+
+
 def project(session: Session, ticket: TicketRow, ctx: Context, now: datetime) -> Projection:
     """Replay ``ticket`` from its log, refresh its snapshot and store its clocks."""
     with session.no_autoflush:

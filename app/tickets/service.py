@@ -139,14 +139,5 @@ def replay(session: Session, ticket: TicketRow, now: datetime) -> Projection:
 
 def replay_requested(session: Session, now: datetime, limit: int = 200) -> int:
     """Worker job body: replay tickets queued by exclusions, calendar edits or migrations."""
-    tickets = list(
-        session.scalars(
-            select(TicketRow).where(TicketRow.replay_requested_at.is_not(None)).order_by(TicketRow.id).limit(limit)
-        )
-    )
-    if not tickets:
-        return 0
-    ctx = Context.load(session)
-    for ticket in tickets:
-        projection.project(session, ticket, ctx, now)
-    return len(tickets)
+    query = select(TicketRow).where(TicketRow.replay_requested_at.is_not(None)).order_by(TicketRow.id).limit(limit)
+    return projection.project_many(session, list(session.scalars(query)), now)
