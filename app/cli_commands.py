@@ -6,6 +6,7 @@ import typer
 
 from app.apply.cli import apply_command
 from app.calendars.cli import calendar_app
+from app.clocks.cli import backtest_command
 from app.connections.cli import sync_command
 from app.demo.cli import demo_command
 
@@ -16,3 +17,4 @@ def register(main: typer.Typer) -> None:
     main.command("apply")(apply_command)
     main.command("sync")(sync_command)
     main.command("demo")(demo_command)
+    main.command("backtest")(backtest_command)
