@@ -12,7 +12,10 @@ from app.connections.router import router as connections_router
 from app.exclusions.router import router as exclusions_router
 from app.policies.router import router as policies_router
 from app.reports.router import router as reports_router
+from app.stream.router import router as stream_router
 from app.tickets.router import router as tickets_router
+from app.webhooks.router import deliveries_router
+from app.webhooks.router import router as webhooks_router
 
 api_router = APIRouter(prefix="/api/v1")
 for router in (
@@ -25,5 +28,8 @@ for router in (
     connections_router,
     reports_router,
     apikeys_router,
+    webhooks_router,
+    deliveries_router,
+    stream_router,
 ):
     api_router.include_router(router)

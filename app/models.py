@@ -6,9 +6,11 @@ from app.calendars import models as calendar_models
 from app.clocks import models as clock_models
 from app.connections import models as connection_models
 from app.core.db import Base
+from app.escalations import models as escalation_models
 from app.exclusions import models as exclusion_models
 from app.policies import models as policy_models
 from app.tickets import models as ticket_models
+from app.webhooks import models as webhook_models
 
 metadata = Base.metadata
 
@@ -18,8 +20,10 @@ __all__ = [
     "calendar_models",
     "clock_models",
     "connection_models",
+    "escalation_models",
     "exclusion_models",
     "metadata",
     "policy_models",
     "ticket_models",
+    "webhook_models",
 ]

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         default=None, description="Key that signs board session cookies; required in production."
     )
+    board_public: bool = Field(
+        default=False,
+        description="Show the web board (`/`, ticket pages, its data and the live stream) without signing in.",
+    )
+    board_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long a board sign-in (or wallboard visit) lasts."
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     webhook_allowed_networks: str = Field(
         default="",

@@ -1,7 +1,7 @@
 """connections
 
 Revision ID: 0004_connections
-Revises: 0002_tickets_and_clocks
+Revises: 0003_escalations_webhooks
 Create Date: 2026-11-23 12:11:28.305976+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_connections"
-down_revision: str | None = "0002_tickets_and_clocks"
+down_revision: str | None = "0003_escalations_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

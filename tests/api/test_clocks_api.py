@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from app.clocks import jobs
 from app.core.db import Database
+from app.escalations import jobs as escalation_jobs
 from tests.api.factories import clocks_by_metric, created, event, setup_support
 from tests.conftest import FakeClock
 
@@ -50,7 +51,7 @@ def test_at_risk_and_breached(
     assert [(c["key"], c["metric"], c["breached"]) for c in breached] == [("T-1", "first_response", True)]
     assert breached[0]["remaining_seconds"] == -29 * 60
     # The worker brings the stored row up to date at the due instant.
-    assert jobs.refresh_due(db, clock) >= 1
+    assert escalation_jobs.scan(db, clock) >= 1
     stored = client.get("/api/v1/clocks?breached=true", headers=admin_headers).json()["items"]
     assert [c["key"] for c in stored] == ["T-1"]
     assert stored[0]["breached_at"] == "2025-01-06T10:01:00Z"

@@ -1,0 +1,38 @@
+"""Worker jobs: the escalation scanner and the write-back runner."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.clocks import projection
+from app.clocks.models import ClockRow
+from app.core.clock import Now
+from app.core.db import Database
+from app.escalations import writeback
+from app.tickets.models import TicketRow
+from app.worker.runner import register
+
+BATCH = 100
+
+
+@register("escalations")
+def scan(db: Database, now: Now) -> int:
+    """Re-project tickets with a clock whose ``next_action_at`` has come; the listener fires due levels.
+
+    PostgreSQL: each worker locks its batch of tickets with ``FOR UPDATE SKIP LOCKED``, so workers
+    share the backlog without waiting on each other. SQLite: the write transaction is ``BEGIN
+    IMMEDIATE``, so there is one writer at a time. Either way ``fired_levels`` makes firing exactly-once.
+    """
+    with db.transaction() as session:
+        instant = now()
+        due = select(ClockRow.ticket_id).where(ClockRow.next_action_at <= instant)
+        query = select(TicketRow).where(TicketRow.id.in_(due)).order_by(TicketRow.id).limit(BATCH)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        return projection.project_many(session, list(session.scalars(query)), instant)
+
+
+@register("writebacks")
+def writebacks(db: Database, now: Now) -> int:
+    """Apply queued write-backs (comments, assignments, priority, labels) at the sources."""
+    return writeback.run_due(db, now)

@@ -1,0 +1,180 @@
+"""The projection listener: outbound events for clock transitions, escalation levels fired exactly once,
+and each clock's ``next_action_at`` pulled forward to its next unfired level.
+
+It runs inside every projection's transaction (``app.clocks.projection.LISTENERS``),
+so whatever re-derives a ticket — an inbound event, the escalation scanner, a
+repair — fires the levels that are due and writes their actions to the outbox
+in the same commit as the clock state. ``fired_levels`` is unique on
+``(clock_id, cycle, level_key)`` and written insert-if-absent: of any number of
+concurrent projections, exactly one records a level and emits its actions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.clocks.context import Context
+from app.clocks.models import ClockRow
+from app.clocks.projection import ClockChange, Projection
+from app.clocks.state import ClockState, ClockStatus
+from app.core.db import insert_ignoring_conflicts
+from app.escalations import writeback
+from app.escalations.levels import PlannedLevel, may_fire, plan
+from app.escalations.models import FiredLevelRow
+from app.tickets.models import TicketRow
+from app.webhooks import outbox
+
+VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason")
+
+
+def clock_document(row: ClockRow, state: ClockState) -> dict[str, Any]:
+    """The clock as events carry it: the engine's fields (no timeline) plus its id and policy version."""
+    doc = state.as_dict()
+    doc.pop("timeline", None)
+    return {**doc, "id": row.id, "policy_version": row.policy_version}
+
+
+def _view(state: ClockState) -> dict[str, object]:
+    return {name: getattr(state, name) for name in VIEW_FIELDS} | {"state": state.state.value}
+
+
+def _transition(change: ClockChange) -> str | None:
+    """The event type a clock's move from ``before`` to ``after`` calls for, if any."""
+    before, after = change.before, change.after
+    if after.met and (before is None or before["met"] is not True):
+        return "sla.met"
+    if after.state is ClockStatus.paused and (before is None or before["state"] != "paused"):
+        return "sla.paused"
+    if after.state is ClockStatus.running and before is not None and before["state"] == "paused":
+        return "sla.resumed"
+    if before is None or any(before[name] != value for name, value in _view(after).items()):
+        return "ticket.updated"
+    return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _level_doc(level: PlannedLevel) -> dict[str, Any]:
+    spec = level.spec
+    return {
+        "key": level.key,
+        "at": str(spec.at),
+        "clock": spec.clock,
+        "metric": spec.metric,
+        "instant": _iso(level.instant),
+    }
+
+
+def _fired_levels(session: Session, clock_ids: list[int]) -> dict[tuple[int, int], dict[str, FiredLevelRow]]:
+    fired: dict[tuple[int, int], dict[str, FiredLevelRow]] = defaultdict(dict)
+    for row in session.scalars(select(FiredLevelRow).where(FiredLevelRow.clock_id.in_(clock_ids))):
+        fired[(row.clock_id, row.cycle)][row.level_key] = row
+    return fired
+
+
+def _fire(session: Session, ticket: TicketRow, change: ClockChange, level: PlannedLevel, now: datetime) -> bool:
+    """Record ``level`` as fired unless someone already did; on success queue its actions. True if fired here."""
+    assert level.instant is not None
+    values = {
+        "clock_id": change.row.id,
+        "cycle": change.after.cycle,
+        "level_key": level.key,
+        "ticket_id": ticket.id,
+        "instant": level.instant,
+        "fired_at": now,
+    }
+    inserted = session.execute(
+        insert_ignoring_conflicts(session, FiredLevelRow).returning(FiredLevelRow.id), values
+    ).first()
+    if inserted is None:
+        return False
+    clock = clock_document(change.row, change.after)
+    for action in level.spec.actions:
+        if action.webhook is not None:
+            outbox.emit(
+                session,
+                action.webhook,
+                now,
+                ticket=ticket,
+                clock=clock,
+                clock_id=change.row.id,
+                extra={"level": _level_doc(level)},
+            )
+        else:
+            writeback.enqueue(session, ticket, change.row.id, level.key, action, now)
+    return True
+
+
+def _correct(
+    session: Session,
+    ticket: TicketRow,
+    change: ClockChange,
+    planned: dict[str, PlannedLevel],
+    fired: dict[str, FiredLevelRow],
+    as_of: datetime,
+    now: datetime,
+) -> bool:
+    """Retract fired levels the re-derived clock never reached; emit ``sla.corrected``. True if corrected."""
+    retracted = [key for key, level in planned.items() if key in fired and not level.reached(as_of)]
+    was_breached = bool(change.before and change.before["breached"]) and not change.after.breached
+    if not retracted and not was_breached:
+        return False
+    if retracted:
+        session.execute(delete(FiredLevelRow).where(FiredLevelRow.id.in_([fired.pop(k).id for k in retracted])))
+    outbox.emit(
+        session,
+        "sla.corrected",
+        now,
+        ticket=ticket,
+        clock=clock_document(change.row, change.after),
+        clock_id=change.row.id,
+        extra={"correction": {"breach_retracted": was_breached, "retracted_levels": retracted}},
+    )
+    return True
+
+
+def on_projection(session: Session, projection: Projection, now: datetime) -> None:
+    """Emit transition events, fire due levels and schedule the next one for every clock just projected."""
+    if not projection.changes:
+        return
+    ticket = projection.ticket
+    as_of = max(now, ticket.last_event_at)
+    specs = projection.policy.spec.escalations if projection.policy is not None else []
+    calendars = Context.load(session).calendars if specs else None
+    fired_by_clock = _fired_levels(session, [c.row.id for c in projection.changes]) if specs else {}
+    for change in projection.changes:
+        planned = {p.key: p for p in plan(specs, change.after, calendars)} if calendars is not None else {}
+        fired = fired_by_clock.get((change.row.id, change.after.cycle), {})
+        corrected = _correct(session, ticket, change, planned, fired, as_of, now)
+        kind = _transition(change)
+        if kind is not None and not (corrected and kind == "ticket.updated"):
+            clock = clock_document(change.row, change.after)
+            outbox.emit(session, kind, now, ticket=ticket, clock=clock, clock_id=change.row.id)
+        if not may_fire(change.after):
+            continue
+        pending = sorted(
+            (p for p in planned.values() if p.key not in fired and p.instant is not None),
+            key=lambda p: (p.instant, p.key),
+        )
+        for level in pending:
+            if level.reached(as_of):
+                _fire(session, ticket, change, level, now)
+        upcoming = [p.instant for p in pending if p.instant is not None and p.instant > as_of]
+        if upcoming:
+            current = change.row.next_action_at
+            change.row.next_action_at = min(upcoming) if current is None else min(current, *upcoming)
+
+
+def register() -> None:
+    """Hook the listener into the projection (once)."""
+    from app.clocks.projection import LISTENERS
+
+    if on_projection not in LISTENERS:
+        LISTENERS.append(on_projection)

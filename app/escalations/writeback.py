@@ -1,0 +1,146 @@
+"""Write-back of escalation actions to the ticket's source, through a registry of adapters.
+
+``WRITEBACK_HANDLERS`` maps a connection *type* (``jira``, ``servicenow``) to a
+callable ``(session, connection_name, action)`` that applies the action at the
+source, raising ``RetryableError`` or ``PermanentError``. Firing a level only
+queues a ``writeback_tasks`` row (in the firing transaction); the ``writebacks``
+job applies it later, outside any write lock, and retries transient failures.
+Tickets whose source has no connection with a handler (the generic ``api``
+source) get webhook actions only: their write-back tasks are stored as skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.connections.models import ConnectionRow
+from app.core.clock import Now
+from app.core.db import Database
+from app.escalations.models import WriteBackTaskRow
+from app.policies.spec import EscalationAction
+from app.tickets.models import TicketRow
+from integrations.base import PermanentError, RetryableError, WriteBackAction, WriteBackKind
+
+WriteBackHandler = Callable[[Session, str, WriteBackAction], None]
+
+# Connection type -> handler; app.connections.writeback fills it with the integrations' adapters.
+WRITEBACK_HANDLERS: dict[str, WriteBackHandler] = {}
+
+
+def handlers() -> dict[str, WriteBackHandler]:
+    """The registry, with the integrations' handlers loaded in whatever process asks first."""
+    if not WRITEBACK_HANDLERS:
+        import app.connections.writeback  # noqa: F401  (registers on import; imported late: it imports us)
+    return WRITEBACK_HANDLERS
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+_jitter = random.Random()
+
+
+def to_writeback(action: EscalationAction, ticket_key: str) -> WriteBackAction:
+    """The adapter-facing form of a policy's write-back action."""
+    kind = WriteBackKind(action.kind)
+    return WriteBackAction(
+        kind=kind,
+        ticket_key=ticket_key,
+        body=action.comment,
+        public=bool(action.public),
+        assignee=action.assign,
+        priority=action.priority,
+        labels=list(action.labels or []),
+    )
+
+
+def _from_stored(data: dict[str, Any]) -> WriteBackAction:
+    return WriteBackAction(**{**data, "kind": WriteBackKind(data["kind"])})
+
+
+def _connection_type(session: Session, source: str) -> str | None:
+    return session.scalar(select(ConnectionRow.type).where(ConnectionRow.name == source))
+
+
+def enqueue(
+    session: Session, ticket: TicketRow, clock_id: int, level_key: str, action: EscalationAction, now: datetime
+) -> WriteBackTaskRow:
+    """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs)."""
+    writeback = to_writeback(action, ticket.key)
+    kind = _connection_type(session, ticket.source)
+    skipped = kind is None or kind not in handlers()
+    reason = f"source {ticket.source!r} has no write-back adapter" if skipped else None
+    task = WriteBackTaskRow(
+        source=ticket.source,
+        ticket_key=ticket.key,
+        clock_id=clock_id,
+        level_key=level_key,
+        action={**dataclasses.asdict(writeback), "kind": writeback.kind.value},
+        status="skipped" if skipped else "pending",
+        attempts=0,
+        next_attempt_at=None if skipped else now,
+        last_error=reason,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    return task
+
+
+def _claim(db: Database, now: datetime, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
+    with db.transaction() as session:
+        query = (
+            select(WriteBackTaskRow)
+            .where(WriteBackTaskRow.status == "pending", WriteBackTaskRow.next_attempt_at <= now)
+            .order_by(WriteBackTaskRow.next_attempt_at)
+            .limit(limit)
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        tasks = list(session.scalars(query))
+        for task in tasks:
+            task.next_attempt_at = now + LEASE  # a lease: a crashed worker's tasks come back
+        return [(t.id, t.source, dict(t.action)) for t in tasks]
+
+
+def _record(db: Database, task_id: int, now: datetime, error: Exception | None) -> None:
+    with db.transaction() as session:
+        task = session.get(WriteBackTaskRow, task_id)
+        if task is None:
+            return
+        task.attempts += 1
+        task.updated_at = now
+        if error is None:
+            task.status, task.next_attempt_at, task.last_error = "done", None, None
+            return
+        task.last_error = f"{type(error).__name__}: {error}"[:1000]
+        if isinstance(error, RetryableError) and task.attempts < MAX_ATTEMPTS:
+            delay = error.retry_after or 60 * 2**task.attempts * _jitter.uniform(0.8, 1.2)
+            task.next_attempt_at = now + timedelta(seconds=delay)
+        else:
+            task.status, task.next_attempt_at = "failed", None
+
+
+def run_due(db: Database, now: Now, limit: int = 50) -> int:
+    """Apply queued write-backs that are due; how many were tried."""
+    claimed = _claim(db, now(), limit)
+    for task_id, source, data in claimed:
+        error: Exception | None = None
+        try:
+            with db.transaction(write=False) as session:
+                kind = _connection_type(session, source)
+                handler = handlers().get(kind or "")
+                if handler is None:
+                    raise PermanentError(f"source {source!r} has no write-back adapter")
+                handler(session, source, _from_stored(data))
+        except (RetryableError, PermanentError) as exc:
+            error = exc
+        except Exception as exc:  # an adapter bug: retried like a transient failure, and recorded
+            error = RetryableError(f"{type(exc).__name__}: {exc}")
+        _record(db, task_id, now(), error)
+    return len(claimed)

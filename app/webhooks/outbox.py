@@ -1,0 +1,113 @@
+"""Writing events to the outbox, and fanning each out to the subscriptions that want it.
+
+Callers pass their own session: the event, its deliveries and the state change
+that caused them commit (or roll back) together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.tickets.models import TicketRow
+from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
+
+TICKET_FIELDS = (
+    "source",
+    "key",
+    "title",
+    "status",
+    "status_category",
+    "priority",
+    "tier",
+    "assignee",
+    "project",
+    "type",
+    "url",
+)
+
+
+_CACHE_KEY = "webhooks.enabled_subscriptions"
+
+
+def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
+    """The ticket fields every event carries."""
+    return {name: getattr(ticket, name) for name in TICKET_FIELDS}
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_document(row: OutboxEventRow) -> dict[str, Any]:
+    """The JSON body of an event, identical in webhook deliveries and on the SSE stream."""
+    return {"id": str(row.id), "type": row.type, "created_at": _iso(row.created_at), **row.payload}
+
+
+def wants(subscription: SubscriptionRow, event_type: str, ticket: Mapping[str, Any] | None) -> bool:
+    """Whether ``subscription`` takes events of ``event_type`` about ``ticket``."""
+    if "*" not in subscription.event_types and event_type not in subscription.event_types:
+        return False
+    for name in ("tier", "priority"):
+        allowed = subscription.filter.get(name) or []
+        if allowed and (ticket is None or ticket.get(name) not in allowed):
+            return False
+    return True
+
+
+def enabled_subscriptions(session: Session) -> list[SubscriptionRow]:
+    """The enabled subscriptions, read once per transaction (``forget_subscriptions`` after changing one)."""
+    cached: list[SubscriptionRow] | None = session.info.get(_CACHE_KEY)
+    if cached is None:
+        cached = list(session.scalars(select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True))))
+        session.info[_CACHE_KEY] = cached
+    return cached
+
+
+def forget_subscriptions(session: Session) -> None:
+    """Drop the session's cached subscription list (after a subscription was created or changed)."""
+    session.info.pop(_CACHE_KEY, None)
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    now: datetime,
+    *,
+    ticket: TicketRow | None = None,
+    clock: Mapping[str, Any] | None = None,
+    clock_id: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> OutboxEventRow:
+    """Append one event to the outbox and queue a delivery for each enabled subscription that wants it."""
+    snapshot = ticket_snapshot(ticket) if ticket is not None else None
+    payload: dict[str, Any] = {"ticket": snapshot, "clock": dict(clock) if clock is not None else None}
+    payload.update(extra or {})
+    row = OutboxEventRow(
+        type=event_type,
+        source=ticket.source if ticket is not None else None,
+        ticket_key=ticket.key if ticket is not None else None,
+        clock_id=clock_id,
+        payload=payload,
+        created_at=now,
+    )
+    session.add(row)
+    for subscription in enabled_subscriptions(session):
+        if wants(subscription, event_type, snapshot):
+            session.add(
+                DeliveryRow(
+                    event=row,
+                    subscription_id=subscription.id,
+                    event_type=event_type,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    return row
