@@ -29,7 +29,7 @@ def scan(db: Database, now: Now) -> int:
         query = select(TicketRow).where(TicketRow.id.in_(due)).order_by(TicketRow.id).limit(BATCH)
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        return projection.project_many(session, list(session.scalars(query)), instant)
+        return len(projection.project_many(session, list(session.scalars(query)), instant))
 
 
 @register("writebacks")

@@ -109,9 +109,8 @@ def ingest(
     if not touched:
         return result
     ctx = ctx or Context.load(session)
-    tickets = session.scalars(select(TicketRow).where(tuple_(TicketRow.source, TicketRow.key).in_(touched)))
-    for ticket in tickets:
-        result.projections.append(projection.project(session, ticket, ctx, now))
+    tickets = list(session.scalars(select(TicketRow).where(tuple_(TicketRow.source, TicketRow.key).in_(touched))))
+    result.projections = projection.project_many(session, tickets, now, ctx)
     return result
 
 
@@ -140,4 +139,4 @@ def replay(session: Session, ticket: TicketRow, now: datetime) -> Projection:
 def replay_requested(session: Session, now: datetime, limit: int = 200) -> int:
     """Worker job body: replay tickets queued by exclusions, calendar edits or migrations."""
     query = select(TicketRow).where(TicketRow.replay_requested_at.is_not(None)).order_by(TicketRow.id).limit(limit)
-    return projection.project_many(session, list(session.scalars(query)), now)
+    return len(projection.project_many(session, list(session.scalars(query)), now))
