@@ -9,20 +9,31 @@ Last line: events_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+# bench/calendar.py would shadow the standard library's calendar module: drop this folder from the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import shutil
+import sqlite3
+import subprocess
+
+from bench._harness import (
+    CLI,
+    ensure_wrk,
+    free_port,
+    hello_command,
+    make_workdir,
+    migrate_and_apply,
+    run_wrk,
+    running,
+    service_command,
+    service_env,
+)
+
 POLICY = """
 kind: policy
 name: bench
@@ -37,61 +48,17 @@ targets:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, path: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server on port {port} did not start")
-
-
-def run_wrk(port: int, seconds: int, connections: int, env: dict[str, str]) -> dict[str, float]:
-    cmd = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-s",
-        str(ROOT / "bench/events.lua"),
-        f"http://127.0.0.1:{port}",
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    result: dict[str, float] = json.loads(line.removeprefix("RESULT "))
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
-    work = Path(tempfile.mkdtemp(prefix="sla-bench-"))
-    env = {
-        **os.environ,
-        "SLA_DATA_DIR": str(work),
-        "SLA_ACCESS_LOG": "false",
-        "SLA_LOG_LEVEL": "WARNING",
-        "SLA_RUN_WORKERS": "false",
-    }
-    cli = str(VENV_BIN / "sla-tracker")
-    subprocess.run([cli, "migrate"], env=env, check=True, capture_output=True)
-    (work / "policy.yaml").write_text(POLICY)
-    subprocess.run([cli, "apply", "-f", str(work / "policy.yaml")], env=env, check=True, capture_output=True)
+    ensure_wrk()
+    work = make_workdir()
+    env = service_env(work)
+    migrate_and_apply(env, work, POLICY)
     key = subprocess.run(
-        [cli, "apikey", "create", "--name", "bench", "--scope", "write"],
+        [CLI, "apikey", "create", "--name", "bench", "--scope", "write"],
         env=env,
         check=True,
         capture_output=True,
@@ -100,31 +67,11 @@ def main() -> None:
     env["SLA_BENCH_KEY"] = key
 
     results = {}
-    for name, command in (
-        (
-            "hello",
-            [
-                str(VENV_BIN / "uvicorn"),
-                "--app-dir",
-                str(ROOT / "bench"),
-                "hello_app:app",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-        ),
-        ("ingest", [cli, "serve", "--no-workers"]),
-    ):
+    for name, command in (("hello", hello_command()), ("ingest", service_command())):
         port = free_port()
-        extra = ["--port", str(port)] if name == "ingest" else ["--port", str(port), "--host", "127.0.0.1"]
-        server = subprocess.Popen([*command, *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_ready(port, "/")
+        with running(command, port, env):
             run_wrk(port, 2, args.connections, {**env, "SLA_BENCH_KEY": key})  # warm-up
             results[name] = run_wrk(port, args.seconds, args.connections, env)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         if results[name]["non2xx"]:
             raise SystemExit(f"{name}: {results[name]['non2xx']} non-2xx answers")
 

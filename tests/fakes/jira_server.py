@@ -34,6 +34,7 @@ Response shapes follow real Jira responses, not guesses:
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
 import re
@@ -95,6 +96,11 @@ class FakeJira:
     requests: list[LoggedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(90000))
+    # For large benches: keep issues sorted by ``updated`` between searches instead of re-sorting every
+    # issue on every page. Only valid while issues change through ``add_issue`` and the API, hence opt-in.
+    indexed: bool = False
+    _by_updated: list[tuple[datetime, str]] | None = field(default=None, repr=False)
+    _keys_by_updated: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.app = _build_app(self)
@@ -110,6 +116,7 @@ class FakeJira:
         """Store a REST issue (``id``, ``key``, ``fields``) with its histories and comments."""
         key = issue["key"]
         self.issues[key] = issue
+        self._by_updated = None
         self.histories[key] = list(histories or [])
         self.comments[key] = list(comments or [])
         status = issue["fields"].get("status")
@@ -164,6 +171,13 @@ class FakeJira:
         """Issue keys for the JQL we send: optional ``updated >= "..."`` (UTC), ordered by updated."""
         match = _UPDATED_CLAUSE.search(jql)
         since = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC) if match else None
+        if self.indexed:
+            if self._by_updated is None:
+                self._by_updated = sorted((parse_jira_time(issue["fields"]["updated"]), k)
+                                          for k, issue in self.issues.items())
+                self._keys_by_updated = [k for _, k in self._by_updated]
+            start = bisect.bisect_left(self._by_updated, (since,)) if since is not None else 0
+            return self._keys_by_updated[start:]
         keys = [k for k, issue in self.issues.items()
                 if since is None or parse_jira_time(issue["fields"]["updated"]) >= since]
         return sorted(keys, key=lambda k: (parse_jira_time(self.issues[k]["fields"]["updated"]), k))
@@ -173,6 +187,7 @@ class FakeJira:
     def touch(self, key: str, items: list[JsonDict]) -> None:
         now = jira_time(datetime.now(UTC))
         self.issues[key]["fields"]["updated"] = now
+        self._by_updated = None
         if items:
             self.histories[key].append({"id": str(next(self._ids)), "author": self.user, "created": now,
                                         "items": items})

@@ -25,6 +25,7 @@ dotted names: the fake does not resolve references.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import threading
@@ -112,7 +113,7 @@ class FakeServiceNow:
     """In-memory tables behind a FastAPI app; ``now`` is the fake clock for writes."""
 
     def __init__(self, *, user: str = "integration", password: str = "s3cret", now: str = "2026-06-11 10:00:00",
-                 client_id: str = "sla-client", client_secret: str = "client-s3cret"):
+                 client_id: str = "sla-client", client_secret: str = "client-s3cret", indexed: bool = False):
         self.user, self.password, self.now = user, password, now
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
@@ -123,12 +124,18 @@ class FakeServiceNow:
         self.log_requests = True  # off for memory measurements: the log itself grows per request
         self._lock = threading.Lock()
         self._ids = 0
+        # For large benches: answer queries from per-field indexes and cached sort orders instead of
+        # scanning every row on every request. Same answers as ``run_query``, but only valid while rows
+        # change through ``add`` and the API (tests that edit rows in place must leave it off).
+        self.indexed = indexed
+        self._cache: dict[tuple[Any, ...], Any] = {}
         self.app = self._build()
 
     # -- seeding and inspection -------------------------------------------------
     def add(self, table: str, *rows: dict[str, Any]) -> None:
         """Insert rows (value form, string values)."""
         self.tables.setdefault(table, []).extend(dict(row) for row in rows)
+        self._cache.clear()
 
     def fail(self, status: int, *, times: int = 1, method: str = "GET", table: str | None = None,
              retry_after: int | None = None, body: dict[str, Any] | None = None) -> None:
@@ -175,7 +182,7 @@ class FakeServiceNow:
         if params.get("sysparm_display_value", "false").lower() != "false":
             return JSONResponse(error_body("Unsupported by fake", "only value form"), status_code=400)
         try:
-            rows = run_query(self.tables.get(table, []), params.get("sysparm_query", ""))
+            rows = self._query(table, params.get("sysparm_query", ""))
         except BadQuery as exc:
             return JSONResponse(error_body("Invalid query", str(exc)), status_code=400)
         limit = int(params.get("sysparm_limit") or 10000)
@@ -189,6 +196,62 @@ class FakeServiceNow:
             headers["Link"] = self._links(base, request, len(rows), limit, offset)
         result = [self._render(r, fields, exclude, base) for r in window]
         return JSONResponse({"result": result}, headers=headers)
+
+    def _query(self, table: str, query: str) -> list[dict[str, Any]]:
+        rows = self.tables.get(table, [])
+        if not self.indexed:
+            return run_query(rows, query)
+        terms = [t for t in query.split("^") if t] if query else []
+        if any(t.startswith(("OR", "NQ")) and not t.startswith("ORDERBY") for t in terms):
+            raise BadQuery("^OR/^NQ are not supported by the fake")
+        if any(t.startswith("ORDERBYDESC") for t in terms):
+            return run_query(rows, query)
+        orders = tuple(t[len("ORDERBY"):] for t in terms if t.startswith("ORDERBY"))
+        conditions = [t for t in terms if not t.startswith("ORDERBY")]
+        parsed = []
+        for term in conditions:
+            found = CONDITION.match(term)
+            if not found:
+                raise BadQuery(term)
+            parsed.append((term, *found.groups()))
+
+        def order_key(row: dict[str, Any]) -> tuple[str, ...]:
+            return tuple(str(row.get(name, "")) for name in orders)
+
+        equalities = [(term, name, value.split(",") if op == "IN" else [value])
+                      for term, name, op, value in parsed if op in ("=", "IN")]
+        if equalities:
+            # The most selective equality narrows the rows (kept in table order), the other terms filter.
+            def positions(name: str, values: list[str]) -> list[int]:
+                index = self._cache.get(("index", table, name))
+                if index is None:
+                    index = {}
+                    for position, row in enumerate(rows):
+                        index.setdefault(str(row.get(name, "")), []).append(position)
+                    self._cache[("index", table, name)] = index
+                return sorted({p for value in values for p in index.get(value, [])})
+
+            chosen = min((positions(name, values) for _, name, values in equalities), key=len)
+            result = [rows[p] for p in chosen if all(_matches(rows[p], t) for t in conditions)]
+            if orders:
+                result.sort(key=order_key)
+            return result
+        if not orders:
+            return run_query(rows, query)
+        cached = self._cache.get(("sorted", table, orders))
+        if cached is None:
+            ordered = sorted(rows, key=order_key)
+            cached = (ordered, [str(row.get(orders[0], "")) for row in ordered])
+            self._cache[("sorted", table, orders)] = cached
+        ordered, first_keys = cached
+        start, rest = 0, list(conditions)
+        bound = next((p for p in parsed if p[1] == orders[0] and p[2] in (">=", ">")), None)
+        if bound is not None:
+            term, _, op, value = bound
+            start = (bisect.bisect_left if op == ">=" else bisect.bisect_right)(first_keys, value)
+            rest.remove(term)
+        window = ordered[start:]
+        return [r for r in window if all(_matches(r, t) for t in rest)] if rest else window
 
     @staticmethod
     def _links(base: str, request: Request, total: int, limit: int, offset: int) -> str:
@@ -222,6 +285,7 @@ class FakeServiceNow:
                 })
             else:
                 row[name] = str(value)
+        self._cache.clear()
         row["sys_mod_count"] = str(int(row.get("sys_mod_count") or 0) + 1)
         row["sys_updated_on"], row["sys_updated_by"] = self.now, self.user
         return JSONResponse({"result": self._render(row, [], True, base)})
