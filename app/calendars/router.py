@@ -16,6 +16,7 @@ from app.calendars.engine import compile_calendar
 from app.core.deps import NowDep, SessionDep
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, ValidationProblem
+from app.core.instants import AwareInstant
 from app.exclusions.service import request_replay_of_open_tickets
 from app.policies import service as policy_service
 
@@ -25,19 +26,19 @@ CalendarDoc = Annotated[dict[str, Any], Body(description="A calendar document as
 
 
 class Pause(BaseModel):
-    start: datetime
-    end: datetime
+    start: AwareInstant
+    end: AwareInstant
 
 
 class DueIn(BaseModel):
-    start: datetime
+    start: AwareInstant
     duration: str = Field(description="Business time, e.g. `2h30m`", examples=["2h30m"])
     pauses: list[Pause] = Field(default_factory=list)
 
 
 class ElapsedIn(BaseModel):
-    start: datetime
-    end: datetime
+    start: AwareInstant
+    end: AwareInstant
     pauses: list[Pause] = Field(default_factory=list)
 
 
@@ -49,19 +50,12 @@ class ElapsedOut(BaseModel):
     seconds: int
 
 
-def _aware(name: str, value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValidationProblem.single(name, "must carry a UTC offset")
-    return value
-
-
 def _pauses(pauses: list[Pause]) -> list[tuple[datetime, datetime]]:
     out = []
     for i, p in enumerate(pauses):
-        start, end = _aware(f"pauses[{i}].start", p.start), _aware(f"pauses[{i}].end", p.end)
-        if end < start:
+        if p.end < p.start:
             raise ValidationProblem.single(f"pauses[{i}].end", "must not be before start")
-        out.append((start, end))
+        out.append((p.start, p.end))
     return out
 
 
@@ -119,14 +113,14 @@ def due(name: str, body: DueIn, session: SessionDep, _: ReadKey) -> DueOut:
         raise ValidationProblem.single("duration", str(exc)) from None
     spec = service.get(session, name)
     calendar = compile_calendar(spec)
-    instant = calendar.due(_aware("start", body.start), seconds, _pauses(body.pauses))
+    instant = calendar.due(body.start, seconds, _pauses(body.pauses))
     return DueOut(due=instant.astimezone(ZoneInfo(spec.timezone)))
 
 
 @router.post("/{name}/elapsed")
 def elapsed(name: str, body: ElapsedIn, session: SessionDep, _: ReadKey) -> ElapsedOut:
     """Business seconds between `start` and `end`, paused spans excluded."""
-    start, end = _aware("start", body.start), _aware("end", body.end)
+    start, end = body.start, body.end
     if end < start:
         raise ValidationProblem.single("end", "must not be before start")
     calendar = compile_calendar(service.get(session, name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -15,6 +15,7 @@ from app.clocks.service import MAX_PAGE, ClockFilter
 from app.core.deps import NowDep, SessionDep
 from app.core.durations import parse_duration
 from app.core.errors import ValidationProblem
+from app.core.instants import AwareInstant
 
 router = APIRouter(tags=["clocks"])
 
@@ -24,12 +25,6 @@ Many = Annotated[list[str] | None, Query()]
 class ClockPage(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationProblem.single(name, "must carry a UTC offset")
-    return value
 
 
 @router.get("/clocks")
@@ -44,8 +39,8 @@ def list_clocks(
     priority: Many = None,
     assignee: Many = None,
     source: Many = None,
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
+    due_before: AwareInstant | None = None,
+    due_after: AwareInstant | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> ClockPage:
@@ -62,8 +57,8 @@ def list_clocks(
         priority=priority,
         assignee=assignee,
         source=source,
-        due_before=_aware("due_before", due_before),
-        due_after=_aware("due_after", due_after),
+        due_before=due_before,
+        due_after=due_after,
     )
     rows, next_cursor = service.list_clocks(session, filters, now, limit=limit, cursor=cursor)
     calendars = load_set(session)

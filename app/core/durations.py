@@ -7,6 +7,8 @@ import re
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+)([dhms])")
 _WHOLE = re.compile(r"^(?:\d+[dhms])+$")
+# A century: longer is a typo, and would overflow date arithmetic.
+MAX_SECONDS = 100 * 366 * 86400
 
 
 def parse_duration(text: str) -> int:
@@ -21,7 +23,10 @@ def parse_duration(text: str) -> int:
     units = [unit for _, unit in _PART.findall(compact)]
     if len(set(units)) != len(units):
         raise ValueError(f"{text!r} repeats a unit")
-    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
+    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is longer than a century")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:

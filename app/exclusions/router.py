@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.auth.deps import AdminKey, ReadKey
 from app.core.deps import NowDep, SessionDep
-from app.core.errors import ValidationProblem
+from app.core.instants import AwareInstant
 from app.exclusions import service
 from app.exclusions.models import ExclusionRow, ExemptionRow
 from app.tickets import service as ticket_service
@@ -19,8 +19,8 @@ router = APIRouter(tags=["exclusions"])
 
 
 class ExclusionIn(BaseModel):
-    start: datetime
-    end: datetime
+    start: AwareInstant
+    end: AwareInstant
     reason: str = Field(min_length=1, max_length=500, examples=["Provider outage INC-77"])
     match: dict[str, Any] = Field(
         default_factory=dict,
@@ -72,9 +72,6 @@ def list_exclusions(session: SessionDep, _: ReadKey) -> list[ExclusionOut]:
 @router.post("/exclusions", status_code=status.HTTP_201_CREATED)
 def create_exclusion(body: ExclusionIn, session: SessionDep, now: NowDep, who: AdminKey) -> ExclusionOut:
     """Declare a window during which matching clocks pause (reason `exclusion:<reason>`); audited."""
-    for name in ("start", "end"):
-        if getattr(body, name).tzinfo is None:
-            raise ValidationProblem.single(name, "must carry a UTC offset")
     row = service.create_window(
         session, start=body.start, end=body.end, reason=body.reason, match=body.match, actor=who.actor, now=now
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query
 from app.auth.deps import ReadKey
 from app.core.deps import SessionDep
 from app.core.errors import ValidationProblem
+from app.core.instants import AwareInstant
 from app.reports import service
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 def compliance(
     session: SessionDep,
     _: ReadKey,
-    start: Annotated[datetime, Query(alias="from", description="Clocks that started at or after (ISO 8601)")],
-    end: Annotated[datetime, Query(alias="to", description="... and before this instant")],
+    start: Annotated[AwareInstant, Query(alias="from", description="Clocks that started at or after (ISO 8601)")],
+    end: Annotated[AwareInstant, Query(alias="to", description="... and before this instant")],
     group_by: Annotated[list[str] | None, Query(description="metric, tier, priority, source, policy")] = None,
 ) -> list[dict[str, Any]]:
     """SLA compliance of the clocks that started in [from, to), grouped (default: by metric).
@@ -30,9 +30,6 @@ def compliance(
     (`breached_exempt`) and not against compliance; `excluded_seconds` is the time exclusion windows
     (outages, force majeure) paused those clocks.
     """
-    for name, value in (("from", start), ("to", end)):
-        if value.tzinfo is None:
-            raise ValidationProblem.single(name, "must carry a UTC offset")
     if end <= start:
         raise ValidationProblem.single("to", "must be after from")
     groups = group_by or ["metric"]

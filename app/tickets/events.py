@@ -6,11 +6,12 @@ log stores them; the clock engine replays them. See DESIGN.md §2 and §4.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.core.instants import AwareInstant
 
 
 class EventType(StrEnum):
@@ -77,7 +78,7 @@ class NormalizedEvent(BaseModel):
     key: str = Field(min_length=1, max_length=200)
     id: str = Field(min_length=1, max_length=300)
     type: EventType
-    at: datetime
+    at: AwareInstant
     ticket: TicketSnapshot | None = None
     # status_changed / priority_changed / assignee_changed / field_changed
     to: str | None = Field(default=None, max_length=1000)
@@ -89,13 +90,6 @@ class NormalizedEvent(BaseModel):
     author: str | None = Field(default=None, max_length=300)
     author_role: AuthorRole | None = None
     public: bool | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("must carry a UTC offset (e.g. 2025-01-06T09:00:00Z)")
-        return value.astimezone(UTC)
 
     @model_validator(mode="after")
     def _type_needs(self) -> NormalizedEvent:

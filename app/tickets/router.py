@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -10,7 +9,8 @@ from pydantic import ValidationError
 
 from app.auth.deps import ReadKey, WriteKey
 from app.core.deps import NowDep, SessionDep
-from app.core.errors import FieldError, ValidationProblem
+from app.core.errors import ValidationProblem
+from app.core.instants import AwareInstant
 from app.core.problems import errors_from_pydantic
 from app.tickets import service, status
 from app.tickets.events import NormalizedEvent
@@ -63,15 +63,13 @@ def get_ticket(
     session: SessionDep,
     now: NowDep,
     _: ReadKey,
-    at: Annotated[datetime | None, Query(description="Evaluate as of this instant (ISO 8601 with offset).")] = None,
+    at: Annotated[AwareInstant | None, Query(description="Evaluate as of this instant (ISO 8601 with offset).")] = None,
 ) -> TicketStatusOut:
     """The ticket's snapshot and every clock with its timeline, now or as of `at`.
 
     With `at`, only the events that happened at or before that instant are replayed (time travel
     for audits); without it, all events and the current time.
     """
-    if at is not None and at.tzinfo is None:
-        raise ValidationProblem("at: needs a UTC offset", [FieldError("at", "must carry a UTC offset")])
     ticket = service.get(session, source, key)
     return status.ticket_status(session, ticket, at or now)
 

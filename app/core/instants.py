@@ -1,0 +1,29 @@
+"""Instants accepted from clients: timezone-aware, and inside the span the calendar engine supports.
+
+Every API model and query parameter that takes an instant uses ``AwareInstant``, so a naive time
+or a year such as 9999 is a 422 naming the field, never an error deep inside clock arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+# The engine computes due instants up to a century past any input; it supports years up to 2699.
+LATEST = datetime(2500, 1, 1, tzinfo=UTC)
+
+
+def supported_instant(value: datetime) -> datetime:
+    """``value`` in UTC, or ``ValueError`` saying why it cannot be used."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a UTC offset (e.g. 2025-01-06T09:00:00Z)")
+    value = value.astimezone(UTC)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+AwareInstant = Annotated[datetime, AfterValidator(supported_instant)]
