@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from app import __version__
 from app.api import api_router
+from app.board import install_board
 from app.connections.router import webhooks_router
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(webhooks_router)
+    install_board(app, settings)
     return app
 
 

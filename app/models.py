@@ -2,6 +2,7 @@
 
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.board import models as board_models
 from app.calendars import models as calendar_models
 from app.clocks import models as clock_models
 from app.connections import models as connection_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "auth_models",
+    "board_models",
     "calendar_models",
     "clock_models",
     "connection_models",
