@@ -49,19 +49,43 @@ class WebhookOut(BaseModel):
     duplicates: int
 
 
-class WebhookProblem(AppError):
-    slug = "webhook-rejected"
-    title = "Webhook rejected"
+class WebhookUnauthenticated(AppError):
+    status = 401
+    slug = "webhook-unauthenticated"
+    title = "Webhook signature or token rejected"
 
-    def __init__(self, detail: str, status_code: int) -> None:
-        super().__init__(detail)
-        self.status = status_code  # type: ignore[misc]
+
+class WebhookUnreadable(AppError):
+    status = 400
+    slug = "webhook-unreadable"
+    title = "Webhook body unreadable"
+
+
+class WebhookUnusable(AppError):
+    status = 422
+    slug = "webhook-unusable"
+    title = "Webhook cannot be used"
 
 
 class SourceUnavailable(AppError):
     status = 503
     slug = "source-unavailable"
     title = "Source unavailable"
+
+
+class WebhookNotConfigured(AppError):
+    status = 503
+    slug = "webhook-not-configured"
+    title = "Webhook secret or token not configured"
+
+
+# What an adapter's WebhookRejected status means to the sender.
+_REJECTIONS: dict[int, type[AppError]] = {
+    401: WebhookUnauthenticated,
+    400: WebhookUnreadable,
+    422: WebhookUnusable,
+    503: WebhookNotConfigured,
+}
 
 
 @router.get("")
@@ -109,12 +133,12 @@ def _receive(
         adapter.verify_webhook(headers, body, dict(request.query_params))
         events = adapter.parse_webhook(headers, body)
     except WebhookRejected as exc:
-        raise WebhookProblem(str(exc), exc.status) from None
+        raise _REJECTIONS.get(exc.status, WebhookUnusable)(str(exc)) from None
     except RetryableError as exc:
         # The source retries on 5xx (Jira: 408/409/425/429/5xx), which is what we want here.
         raise SourceUnavailable(f"could not complete the event from the source: {exc}") from None
     except PermanentError as exc:
-        raise WebhookProblem(str(exc), 422) from None
+        raise WebhookUnusable(str(exc)) from None
     delivery = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(body).hexdigest()
     result = ticket_service.ingest(session, events, now)
     # A receipt per delivery (the first one wins): what arrived, when, and what it changed.

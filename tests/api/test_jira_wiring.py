@@ -118,3 +118,15 @@ def test_sync_stores_pages_then_cursor_and_survives_failures(
     assert status["cursor"] == cursor
     assert "RetryableError" in status["last_sync_error"]
     assert "tok-cloud-secret" not in str(status)
+
+
+def test_webhook_without_a_configured_secret_is_503_and_says_so(
+    client: TestClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apply(client, admin_headers, yaml.safe_dump(CONNECTION))
+    monkeypatch.delenv("JIRA_WEBHOOK_SECRET")
+    body = raw_payload("issue_created-mattermost-cloud.json")
+    response = client.post("/webhooks/jira/jira", content=body, headers=_signed(body))
+    assert response.status_code == 503
+    assert response.json()["type"].endswith("/webhook-not-configured")
+    assert "JIRA_WEBHOOK_SECRET" in response.json()["detail"]
