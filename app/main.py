@@ -18,6 +18,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware, record_route_template
 from app.core.problems import install_problem_handlers
 from app.health.router import router as health_router
+from app.tickets.writer import IngestWriter
 from app.worker.jobs import all_jobs
 from app.worker.runner import Worker
 
@@ -60,6 +61,7 @@ def create_app(
             worker = Worker(database, now, all_jobs(), settings.worker_interval_seconds)
             worker.start()
         yield
+        app.state.ingest_writer.stop()
         if worker is not None:
             worker.stop()
 
@@ -75,6 +77,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.now = now
+    app.state.ingest_writer = IngestWriter(database, now)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
     app.include_router(health_router)

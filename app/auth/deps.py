@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
-from app.auth.service import Principal, Scope, authenticate, grants
+from app.auth.service import Principal, Scope, authenticate, grants, touch
+from app.core.db import Database
 from app.core.deps import NowDep, SessionDep
 from app.core.errors import Forbidden, Unauthorized
 
@@ -18,8 +21,15 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 extra_resolvers: list[Callable[..., Principal | None]] = []
 
 
-def require(scope: Scope) -> Callable[..., Principal]:
-    """A dependency that returns the caller's principal or raises 401/403 problems."""
+def require(scope: Scope, *, own_session: bool = False) -> Callable[..., Principal]:
+    """A dependency that returns the caller's principal or raises 401/403 problems.
+
+    It reads in the request's session, except with ``own_session``: then in a short reading
+    transaction of its own, closed before the route runs, for routes that hand their writes to the
+    group-commit writer and must hold neither SQLite's write lock nor a pooled connection meanwhile.
+    """
+    if own_session:
+        return _require_in_own_session(scope)
 
     def dependency(
         request: Request,
@@ -27,25 +37,67 @@ def require(scope: Scope) -> Callable[..., Principal]:
         now: NowDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = None
-        if credentials is not None and credentials.scheme.lower() == "bearer":
-            principal = authenticate(session, credentials.credentials, now)
-            if principal is None:
-                raise Unauthorized("the API key is unknown or revoked")
-        else:
-            for resolver in extra_resolvers:
-                principal = resolver(request, session, now)
-                if principal is not None:
-                    break
-        if principal is None:
-            raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
-        if not grants(principal.scope, scope):
-            raise Forbidden(f"this action needs the {scope.value!r} scope; the key has {principal.scope.value!r}")
+        principal = _principal(request, session, now, credentials, scope)
+        record_use(request, session, principal, now)
         return principal
 
     return dependency
 
 
+def _require_in_own_session(scope: Scope) -> Callable[..., Principal]:
+    def dependency(
+        request: Request,
+        now: NowDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        db: Database = request.app.state.db
+        with db.transaction(write=False) as session:
+            principal = _principal(request, session, now, credentials, scope)
+        record_use(request, None, principal, now)
+        return principal
+
+    return dependency
+
+
+def record_use(request: Request, session: Session | None, principal: Principal, now: datetime) -> None:
+    """Touch the key's last_used_at when it is stale: in the request's session if that one writes,
+    else in a short writing transaction of its own (a reading one must not turn into a writer)."""
+    if not principal.stale:
+        return
+    if session is not None and session.info.get("write"):
+        touch(session, principal, now)
+        return
+    db: Database = request.app.state.db
+    with db.transaction() as writing:
+        touch(writing, principal, now)
+
+
+def _principal(
+    request: Request,
+    session: Session,
+    now: datetime,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope,
+) -> Principal:
+    principal = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        principal = authenticate(session, credentials.credentials, now)
+        if principal is None:
+            raise Unauthorized("the API key is unknown or revoked")
+    else:
+        for resolver in extra_resolvers:
+            principal = resolver(request, session, now)
+            if principal is not None:
+                break
+    if principal is None:
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    if not grants(principal.scope, scope):
+        raise Forbidden(f"this action needs the {scope.value!r} scope; the key has {principal.scope.value!r}")
+    return principal
+
+
 ReadKey = Annotated[Principal, Depends(require(Scope.read))]
 WriteKey = Annotated[Principal, Depends(require(Scope.write))]
+# For routes whose writes go through the ingestion writer (they must not hold the write lock).
+IngestKey = Annotated[Principal, Depends(require(Scope.write, own_session=True))]
 AdminKey = Annotated[Principal, Depends(require(Scope.admin))]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
@@ -41,6 +41,8 @@ class Principal:
     key_id: int
     name: str
     scope: Scope
+    # The key's last_used_at is older than the touch interval (see ``touch``).
+    stale: bool = field(default=False, compare=False)
 
     @property
     def actor(self) -> str:
@@ -93,6 +95,10 @@ def authenticate(session: Session, presented: str, now: datetime) -> Principal |
         return None
     if not hmac.compare_digest(row.key_hash, _hash(presented)):
         return None
-    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-        row.last_used_at = now
-    return Principal(row.id, row.name, Scope(row.scope))
+    stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
+    return Principal(row.id, row.name, Scope(row.scope), stale=stale)
+
+
+def touch(session: Session, principal: Principal, now: datetime) -> None:
+    """Record that the key was used (callers do it only when ``principal.stale``, in a writing session)."""
+    session.execute(update(ApiKey).where(ApiKey.id == principal.key_id).values(last_used_at=now))

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.auth.deps import record_use
 from app.auth.service import Principal, authenticate
 from app.board import auth, render, wallboards
 from app.board.service import FILTERS, BoardFilter, board_data, filter_options
@@ -154,6 +155,7 @@ def login(request: Request, form: Form, session: SessionDep, now: NowDep, settin
     principal = authenticate(session, form.get("key", "").strip(), now)
     if principal is None:
         return _login_form(request, next_path=next_path, error="That key is unknown or revoked.", status_code=401)
+    record_use(request, session, principal, now)
     token = auth.open_session(session, now=now, hours=settings.board_session_hours, api_key_id=principal.key_id)
     response = RedirectResponse(next_path, status_code=303)
     auth.set_cookie(

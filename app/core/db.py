@@ -112,6 +112,7 @@ class Database:
         if lock is not None:
             lock.acquire()
         session = self.session(write=write)
+        session.info["write"] = write
         try:
             yield session
             session.commit()

@@ -21,3 +21,9 @@ EVENTS_INGESTED = Counter(
 )
 WORKER_RUNS = Counter("sla_worker_runs_total", "Background job passes", ["job", "outcome"], registry=REGISTRY)
 OPEN_CLOCKS = Gauge("sla_open_clocks", "Running or paused clocks at the last scan", registry=REGISTRY)
+INGEST_BATCH_EVENTS = Histogram(
+    "sla_ingest_batch_events",
+    "Events written per group-commit transaction of the ingestion writer",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+    registry=REGISTRY,
+)

@@ -40,6 +40,7 @@ def handlers() -> dict[str, WriteBackHandler]:
         import app.connections.writeback  # noqa: F401  (registers on import; imported late: it imports us)
     return WRITEBACK_HANDLERS
 
+
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 _jitter = random.Random()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
-from app.auth.deps import ReadKey, WriteKey
+from app.auth.deps import IngestKey, ReadKey, WriteKey
 from app.core.deps import NowDep, SessionDep
 from app.core.errors import ValidationProblem
 from app.core.instants import AwareInstant
@@ -15,6 +15,7 @@ from app.core.problems import errors_from_pydantic
 from app.tickets import service, status
 from app.tickets.events import NormalizedEvent
 from app.tickets.schemas import EVENTS_BODY_DOC, IngestOut, TicketEventOut, TicketStatusOut
+from app.tickets.writer import WriterDep
 
 router = APIRouter(tags=["tickets"])
 MAX_BATCH = 1000
@@ -44,7 +45,7 @@ def parse_events(body: Any) -> list[NormalizedEvent]:
 
 
 @router.post("/events", openapi_extra=EVENTS_BODY_DOC)
-def post_events(body: Annotated[Any, Body()], session: SessionDep, now: NowDep, _: WriteKey) -> IngestOut:
+async def post_events(body: Annotated[Any, Body()], writer: WriterDep, _: IngestKey) -> IngestOut:
     """Append normalized events (one object or a list of up to 1,000) to the log and update the clocks.
 
     The batch is validated whole before anything is written; duplicates (same source, key and id)
@@ -52,7 +53,7 @@ def post_events(body: Annotated[Any, Body()], session: SessionDep, now: NowDep, 
     are held: logged, and counted once `created` arrives.
     """
     events = parse_events(body)
-    result = service.ingest(session, events, now)
+    result = await writer.submit(events)
     return IngestOut.from_result(result)
 
 

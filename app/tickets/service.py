@@ -64,16 +64,37 @@ def _ticket_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str
 
 def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> IngestResult:
     """Log the events that are new (duplicates by (source, key, id) are no-ops) and say which were which."""
-    result = IngestResult()
+    return append_groups(session, [events], now)[0]
+
+
+def append_groups(session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime) -> list[IngestResult]:
+    """:func:`append` for several callers' batches at once: one statement per table for all of them.
+
+    An event that two groups carry is new for the first one only, as if they had run one after the other.
+    """
+    results = [IngestResult() for _ in groups]
     unique: dict[tuple[str, str, str], NormalizedEvent] = {}
-    for event in events:
-        if event.dedupe_key() in unique:
-            result.duplicate.append(event)
-        else:
-            unique[event.dedupe_key()] = event
-    if not unique:
-        return result
-    ticket_ids = _ensure_tickets(session, list(unique.values()), now)
+    owner: list[list[tuple[str, str, str] | None]] = []
+    for events in groups:
+        keys: list[tuple[str, str, str] | None] = []
+        for event in events:
+            key = event.dedupe_key()
+            keys.append(None if key in unique else key)
+            unique.setdefault(key, event)
+        owner.append(keys)
+    inserted = _insert_events(session, list(unique.values()), now) if unique else set()
+    for result, events, owned in zip(results, groups, owner, strict=True):
+        for event, first in zip(events, owned, strict=True):
+            (result.new if first is not None and first in inserted else result.duplicate).append(event)
+        for event in result.new:
+            EVENTS_INGESTED.labels(event.source, "new").inc()
+        for event in result.duplicate:
+            EVENTS_INGESTED.labels(event.source, "duplicate").inc()
+    return results
+
+
+def _insert_events(session: Session, events: list[NormalizedEvent], now: datetime) -> set[tuple[str, str, str]]:
+    ticket_ids = _ensure_tickets(session, events, now)
     rows = [
         {
             "ticket_id": ticket_ids[(e.source, e.key)],
@@ -85,33 +106,39 @@ def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -
             "body": e.model_dump(mode="json", by_alias=True, exclude_none=True),
             "received_at": now,
         }
-        for e in unique.values()
+        for e in events
     ]
     statement = insert_ignoring_conflicts(session, TicketEventRow).returning(
         TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id
     )
-    inserted = {tuple(r) for r in session.execute(statement, rows)}
-    for key, event in unique.items():
-        (result.new if key in inserted else result.duplicate).append(event)
-    for event in result.new:
-        EVENTS_INGESTED.labels(event.source, "new").inc()
-    for event in result.duplicate:
-        EVENTS_INGESTED.labels(event.source, "duplicate").inc()
-    return result
+    return {(s, k, i) for s, k, i in session.execute(statement, rows)}
 
 
 def ingest(
     session: Session, events: Sequence[NormalizedEvent], now: datetime, ctx: Context | None = None
 ) -> IngestResult:
     """Append events and re-project every ticket that got a new one, in the caller's transaction."""
-    result = append(session, events, now)
-    touched = sorted({(e.source, e.key) for e in result.new})
+    return ingest_groups(session, [events], now, ctx)[0]
+
+
+def ingest_groups(
+    session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime, ctx: Context | None = None
+) -> list[IngestResult]:
+    """:func:`ingest` for several callers' batches in one transaction (group commit, see ``writer``).
+
+    Every touched ticket is projected once, however many groups touched it.
+    """
+    results = append_groups(session, groups, now)
+    touched = sorted({(e.source, e.key) for result in results for e in result.new})
     if not touched:
-        return result
+        return results
     ctx = ctx or Context.load(session)
     tickets = list(session.scalars(select(TicketRow).where(tuple_(TicketRow.source, TicketRow.key).in_(touched))))
-    result.projections = projection.project_many(session, tickets, now, ctx)
-    return result
+    projections = {(p.ticket.source, p.ticket.key): p for p in projection.project_many(session, tickets, now, ctx)}
+    for result in results:
+        keys = dict.fromkeys((e.source, e.key) for e in result.new)
+        result.projections = [projections[key] for key in keys if key in projections]
+    return results
 
 
 def find(session: Session, source: str, key: str) -> TicketRow | None:

@@ -1,0 +1,138 @@
+"""Group commit for the ingestion routes: one thread writes every waiting request's events in one transaction.
+
+A single event costs about a millisecond of replay and a dozen statements; most of those
+statements (ticket lookup, event insert, context stamp, reading events and clocks, the flush,
+the commit) cost the same for one event as for fifty. Requests therefore hand their validated
+events to this writer and wait; the writer takes everything that queued up while it was busy and
+writes it as one transaction through :func:`service.ingest_groups`. Under no load a request is
+written at once (no batching delay); under load batches grow by themselves.
+
+Each request keeps its own all-or-nothing answer: if a combined transaction fails, the writer
+retries each request alone, so one bad request cannot fail or change the others.
+See docs/adr/0006-group-commit-ingestion.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.core.clock import Now
+from app.core.db import Database
+from app.core.metrics import INGEST_BATCH_EVENTS
+from app.tickets import service
+from app.tickets.events import NormalizedEvent
+from app.tickets.service import IngestResult
+
+log = logging.getLogger(__name__)
+
+# Called in the batch's transaction with the request's result and the batch's instant; what it
+# returns is the request's answer.
+AfterIngest = Callable[[Session, IngestResult, datetime], Any]
+MAX_BATCH_EVENTS = 2000
+
+
+@dataclass
+class IngestRequest:
+    """One caller's events, its optional ``after`` step, and the future its answer goes to."""
+
+    events: Sequence[NormalizedEvent]
+    after: AfterIngest | None = None
+    future: Future[Any] = field(default_factory=Future)
+
+
+class IngestWriter:
+    """The process's single ingestion writer (started on first use, stopped with the app)."""
+
+    def __init__(self, db: Database, now: Now) -> None:
+        self._db = db
+        self._now = now
+        self._queue: queue.SimpleQueue[IngestRequest | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    async def submit(self, events: Sequence[NormalizedEvent], after: AfterIngest | None = None) -> Any:
+        """Store ``events`` and project their tickets; returns ``after``'s answer (else the IngestResult)."""
+        return await asyncio.wrap_future(self.enqueue(events, after))
+
+    def enqueue(self, events: Sequence[NormalizedEvent], after: AfterIngest | None = None) -> Future[Any]:
+        request = IngestRequest(events, after)
+        self._ensure_started()
+        self._queue.put(request)
+        return request.future
+
+    def stop(self, timeout: float = 10) -> None:
+        """Finish what is queued, then end the thread."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, size, stopping = [first], len(first.events), False
+            while size < MAX_BATCH_EVENTS:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+                size += len(item.events)
+            INGEST_BATCH_EVENTS.observe(size)
+            self.write_batch(batch)
+            if stopping:
+                return
+
+    def write_batch(self, batch: list[IngestRequest]) -> None:
+        """Write ``batch`` as one transaction and resolve each request's future (the thread's step)."""
+        try:
+            with self._db.transaction() as session:
+                now = self._now()
+                results = service.ingest_groups(session, [r.events for r in batch], now)
+                answers = [
+                    r.after(session, res, now) if r.after else res for r, res in zip(batch, results, strict=True)
+                ]
+        except Exception as exc:  # every failure goes back to the requests that caused it
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+                return
+            log.info("combined ingestion of %d requests failed (%s); writing them one by one", len(batch), exc)
+            for request in batch:
+                self.write_batch([request])
+            return
+        for request, answer in zip(batch, answers, strict=True):
+            request.future.set_result(answer)
+
+
+def get_writer(request: Request) -> IngestWriter:
+    """The app's writer (``create_app`` makes one per app; its lifespan stops it)."""
+    writer: IngestWriter = request.app.state.ingest_writer
+    return writer
+
+
+WriterDep = Annotated[IngestWriter, Depends(get_writer)]

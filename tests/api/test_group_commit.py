@@ -1,0 +1,121 @@
+"""The ingestion writer: several requests in one transaction, each with its own answer (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.clocks.models import ClockRow
+from app.core.db import Database
+from app.tickets.events import NormalizedEvent
+from app.tickets.models import TicketEventRow
+from app.tickets.service import IngestResult
+from app.tickets.writer import IngestRequest, IngestWriter
+from tests.api.factories import created, event, setup_support
+
+
+def _events(*bodies: dict[str, Any]) -> list[NormalizedEvent]:
+    return [NormalizedEvent.model_validate(b) for b in bodies]
+
+
+def _writer(client: TestClient) -> IngestWriter:
+    writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
+    return writer
+
+
+def _count(db: Database, column: Any) -> int:
+    with db.transaction(write=False) as session:
+        return int(session.scalar(select(func.count(column))) or 0)
+
+
+def test_one_transaction_for_several_requests_each_with_its_answer(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    setup_support(client, admin_headers)
+    comment = event(id="c1", type="comment", at="2025-01-06T09:20:00Z", author_role="agent", public=True)
+    batch = [
+        IngestRequest(_events(created(key="T-1"), comment)),
+        IngestRequest(_events(created(key="T-2"))),
+        IngestRequest(_events(created(key="T-1"), created(key="T-3"))),  # T-1's created again: duplicate
+    ]
+    commits: list[object] = []
+
+    def count_commit(connection: object) -> None:
+        commits.append(connection)
+
+    sa_event.listen(db.engine, "commit", count_commit)
+    try:
+        _writer(client).write_batch(batch)
+    finally:
+        sa_event.remove(db.engine, "commit", count_commit)
+
+    results: list[IngestResult] = [r.future.result(timeout=5) for r in batch]
+    assert [(len(r.new), len(r.duplicate)) for r in results] == [(2, 0), (1, 0), (1, 1)]
+    assert [p.ticket.key for p in results[2].projections] == ["T-3"]
+    assert len(commits) == 1
+    assert _count(db, TicketEventRow.id) == 4
+    # Every ticket projected: first_response and resolution clocks for T-1, T-2 and T-3.
+    assert _count(db, ClockRow.id) == 6
+
+
+def test_a_failing_request_fails_alone_and_leaves_nothing(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    setup_support(client, admin_headers)
+
+    def refuse(session: Session, result: IngestResult, now: datetime) -> None:
+        raise RuntimeError("receipt could not be written")
+
+    good = IngestRequest(_events(created(key="T-1")))
+    bad = IngestRequest(_events(created(key="T-2")), after=refuse)
+    later = IngestRequest(_events(created(key="T-3")))
+    _writer(client).write_batch([good, bad, later])
+
+    assert len(good.future.result(timeout=5).new) == 1
+    assert len(later.future.result(timeout=5).new) == 1
+    with pytest.raises(RuntimeError, match="receipt could not be written"):
+        bad.future.result(timeout=5)
+    with db.transaction(write=False) as session:
+        keys = set(session.scalars(select(TicketEventRow.key)))
+    assert keys == {"T-1", "T-3"}
+
+
+def test_concurrent_posts_of_one_event_accept_it_once(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    setup_support(client, admin_headers)
+    tickets = [created(key=f"T-{n}") for n in range(12)]
+    bodies = tickets + tickets[:6] * 3  # each of the first six tickets' event four times in all
+
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        response = client.post("/api/v1/events", json=body, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, bodies))
+
+    assert sum(a["accepted"] for a in answers) == 12
+    assert sum(a["duplicates"] for a in answers) == 18
+    assert _count(db, TicketEventRow.id) == 12
+    assert _count(db, ClockRow.id) == 24
+
+
+def test_the_writer_thread_stops_with_the_app_and_restarts_on_use(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    setup_support(client, admin_headers)
+    writer = _writer(client)
+    assert client.post("/api/v1/events", json=created(key="T-1"), headers=admin_headers).status_code == 200
+    writer.stop()
+    response = client.post("/api/v1/events", json=created(key="T-2"), headers=admin_headers)
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
