@@ -42,6 +42,8 @@ class ClockChange:
 class Projection:
     ticket: TicketRow
     policy: PublishedPolicy | None
+    # The configuration it ran with (listeners reuse it instead of loading it again).
+    ctx: Context
     clocks: list[ClockState] = field(default_factory=list)
     changes: list[ClockChange] = field(default_factory=list)
 
@@ -178,7 +180,7 @@ def _project(
     snapshot = replay_snapshot(events)
     _store_snapshot(ticket, snapshot, events, now)
     policy = choose_policy(session, ticket, snapshot, ctx) if ticket.opened_at is not None else None
-    result = Projection(ticket, policy)
+    result = Projection(ticket, policy, ctx)
     if policy is None:
         return result
     ticket.policy_version_id = policy.version_id

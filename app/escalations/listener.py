@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.clocks.context import Context
 from app.clocks.models import ClockRow
 from app.clocks.projection import ClockChange, Projection
 from app.clocks.state import ClockState, ClockStatus
@@ -147,7 +146,7 @@ def on_projection(session: Session, projection: Projection, now: datetime) -> No
     ticket = projection.ticket
     as_of = max(now, ticket.last_event_at)
     specs = projection.policy.spec.escalations if projection.policy is not None else []
-    calendars = Context.load(session).calendars if specs else None
+    calendars = projection.ctx.calendars if specs else None
     fired_by_clock = _fired_levels(session, [c.row.id for c in projection.changes]) if specs else {}
     for change in projection.changes:
         planned = {p.key: p for p in plan(specs, change.after, calendars)} if calendars is not None else {}

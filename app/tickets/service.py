@@ -34,9 +34,11 @@ class IngestResult:
     projections: list[Projection] = field(default_factory=list)
 
 
-def _ensure_tickets(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
+def _ensure_tickets(
+    session: Session, events: Sequence[NormalizedEvent], now: datetime
+) -> dict[tuple[str, str], TicketRow]:
     keys = {(e.source, e.key): e.at for e in events}
-    found = _ticket_ids(session, list(keys))
+    found = _tickets(session, list(keys))
     absent = [pair for pair in keys if pair not in found]
     if absent:
         rows = [
@@ -45,30 +47,29 @@ def _ensure_tickets(session: Session, events: Sequence[NormalizedEvent], now: da
         ]
         # Concurrent first events for one ticket must not fail: the loser simply finds the row.
         session.execute(insert_ignoring_conflicts(session, TicketRow), rows)
-        found.update(_ticket_ids(session, absent))
+        found.update(_tickets(session, absent))
     return found
 
 
-def _ticket_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _tickets(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], TicketRow]:
     if len(keys) == 1:  # the common case, as one cached statement
         ((source, key),) = keys
-        query = select(TicketRow.source, TicketRow.key, TicketRow.id).where(
-            TicketRow.source == source, TicketRow.key == key
-        )
+        query = select(TicketRow).where(TicketRow.source == source, TicketRow.key == key)
     else:
-        query = select(TicketRow.source, TicketRow.key, TicketRow.id).where(
-            tuple_(TicketRow.source, TicketRow.key).in_(keys)
-        )
-    return {(s, k): i for s, k, i in session.execute(query)}
+        query = select(TicketRow).where(tuple_(TicketRow.source, TicketRow.key).in_(keys))
+    return {(t.source, t.key): t for t in session.scalars(query)}
 
 
 def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> IngestResult:
     """Log the events that are new (duplicates by (source, key, id) are no-ops) and say which were which."""
-    return append_groups(session, [events], now)[0]
+    return _append(session, [events], now)[0][0]
 
 
-def append_groups(session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime) -> list[IngestResult]:
-    """:func:`append` for several callers' batches at once: one statement per table for all of them.
+def _append(
+    session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime
+) -> tuple[list[IngestResult], dict[tuple[str, str], TicketRow]]:
+    """:func:`append` for several callers' batches at once, one statement per table for all of them;
+    also returns the ticket rows it read or created.
 
     An event that two groups carry is new for the first one only, as if they had run one after the other.
     """
@@ -82,7 +83,8 @@ def append_groups(session: Session, groups: Sequence[Sequence[NormalizedEvent]],
             keys.append(None if key in unique else key)
             unique.setdefault(key, event)
         owner.append(keys)
-    inserted = _insert_events(session, list(unique.values()), now) if unique else set()
+    tickets = _ensure_tickets(session, list(unique.values()), now) if unique else {}
+    inserted = _insert_events(session, list(unique.values()), tickets, now) if unique else set()
     for result, events, owned in zip(results, groups, owner, strict=True):
         for event, first in zip(events, owned, strict=True):
             (result.new if first is not None and first in inserted else result.duplicate).append(event)
@@ -90,14 +92,15 @@ def append_groups(session: Session, groups: Sequence[Sequence[NormalizedEvent]],
             EVENTS_INGESTED.labels(event.source, "new").inc()
         for event in result.duplicate:
             EVENTS_INGESTED.labels(event.source, "duplicate").inc()
-    return results
+    return results, tickets
 
 
-def _insert_events(session: Session, events: list[NormalizedEvent], now: datetime) -> set[tuple[str, str, str]]:
-    ticket_ids = _ensure_tickets(session, events, now)
+def _insert_events(
+    session: Session, events: list[NormalizedEvent], tickets: dict[tuple[str, str], TicketRow], now: datetime
+) -> set[tuple[str, str, str]]:
     rows = [
         {
-            "ticket_id": ticket_ids[(e.source, e.key)],
+            "ticket_id": tickets[(e.source, e.key)].id,
             "source": e.source,
             "key": e.key,
             "event_id": e.id,
@@ -128,12 +131,12 @@ def ingest_groups(
 
     Every touched ticket is projected once, however many groups touched it.
     """
-    results = append_groups(session, groups, now)
+    results, rows = _append(session, groups, now)
     touched = sorted({(e.source, e.key) for result in results for e in result.new})
     if not touched:
         return results
     ctx = ctx or Context.load(session)
-    tickets = list(session.scalars(select(TicketRow).where(tuple_(TicketRow.source, TicketRow.key).in_(touched))))
+    tickets = [rows[key] for key in touched]
     projections = {(p.ticket.source, p.ticket.key): p for p in projection.project_many(session, tickets, now, ctx)}
     for result in results:
         keys = dict.fromkeys((e.source, e.key) for e in result.new)

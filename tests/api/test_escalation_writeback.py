@@ -44,23 +44,37 @@ def fake_jira() -> Iterator[tuple[FakeJira, str]]:
 
 
 def test_breach_comments_internally_on_the_jira_issue(
-    client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock,
-    fake_jira: tuple[FakeJira, str], monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    admin_headers: dict[str, str],
+    db: Database,
+    clock: FakeClock,
+    fake_jira: tuple[FakeJira, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     fake, url = fake_jira
-    connection = {"kind": "connection", "name": "jira", "type": "jira", "base_url": url, "query": "",
-                  "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
-                  "webhook_secret_env": "JIRA_WEBHOOK_SECRET", "enrich_comment_webhooks": False, "max_retries": 1}
+    connection = {
+        "kind": "connection",
+        "name": "jira",
+        "type": "jira",
+        "base_url": url,
+        "query": "",
+        "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
+        "webhook_secret_env": "JIRA_WEBHOOK_SECRET",
+        "enrich_comment_webhooks": False,
+        "max_retries": 1,
+    }
     apply(client, admin_headers, POLICY + "\n---\n" + yaml.safe_dump(connection))
     created = payload("issue_created-mattermost-cloud.json")
     # "Now" is the moment Jira created the issue: nothing is due yet when the webhook arrives.
     clock.set(parse_jira_time(created["issue"]["fields"]["created"]))
     body = json.dumps(created).encode()
     signature = hmac.new(ENV["JIRA_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
-    assert client.post("/webhooks/jira/jira", content=body,
-                       headers={"X-Hub-Signature": f"sha256={signature}"}).status_code == 200
+    assert (
+        client.post("/webhooks/jira/jira", content=body, headers={"X-Hub-Signature": f"sha256={signature}"}).status_code
+        == 200
+    )
     opened = client.get("/api/v1/tickets/jira/TES-41", headers=admin_headers).json()
     (clock_view,) = opened["clocks"]
     assert escalation_jobs.scan(db, clock) == 0

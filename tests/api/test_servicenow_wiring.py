@@ -66,7 +66,10 @@ def fake_sn() -> Iterator[tuple[FakeServiceNow, str]]:
 
 
 def test_sync_replays_audit_history_into_clocks(
-    client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock,
+    client: TestClient,
+    admin_headers: dict[str, str],
+    db: Database,
+    clock: FakeClock,
     fake_sn: tuple[FakeServiceNow, str],
 ) -> None:
     fake, url = fake_sn
@@ -83,6 +86,8 @@ def test_sync_replays_audit_history_into_clocks(
     assert resolution["state"] == "stopped"
     assert any(span["kind"] == "paused" for span in resolution["timeline"])  # the On Hold (Awaiting Caller) stretch
     assert connection_service.run_sync(db, "servicenow", clock).new == 0
-    assert INC60_ID in {e["event"]["id"].split("-")[1] for e in
-                        client.get("/api/v1/tickets/servicenow/INC0000060/events", headers=admin_headers).json()
-                        if e["event"]["id"].startswith("chg-")}
+    assert INC60_ID in {
+        e["event"]["id"].split("-")[1]
+        for e in client.get("/api/v1/tickets/servicenow/INC0000060/events", headers=admin_headers).json()
+        if e["event"]["id"].startswith("chg-")
+    }

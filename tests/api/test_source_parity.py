@@ -214,8 +214,13 @@ def test_servicenow_resolved_then_reopened_follows_on_reopen(
 ) -> None:
     apply(client, admin_headers, POLICY.replace("on_reopen: new_cycle", f"on_reopen: {on_reopen}"))
     client.post("/api/v1/connections", json=make_conn().model_dump(mode="json"), headers=admin_headers)
-    base = {**inc60(), "state": "1", "hold_reason": "", "opened_at": "2016-12-12 15:00:00",
-            "sys_updated_on": "2016-12-12 15:00:00"}
+    base = {
+        **inc60(),
+        "state": "1",
+        "hold_reason": "",
+        "opened_at": "2016-12-12 15:00:00",
+        "sys_updated_on": "2016-12-12 15:00:00",
+    }
     steps = [
         push_body("insert", 0, base),
         push_body(

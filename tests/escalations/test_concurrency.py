@@ -24,6 +24,7 @@ from app.escalations.models import FiredLevelRow
 from app.policies.models import PolicyVersionRow
 from app.tickets import service as ticket_service
 from app.tickets.events import NormalizedEvent
+from app.tickets.models import TicketRow
 from app.webhooks import service
 from app.webhooks.models import DeliveryRow, OutboxEventRow
 from app.webhooks.schemas import SubscriptionIn
@@ -60,7 +61,8 @@ def _seed(db: Database, opened: datetime) -> None:
     with db.transaction() as session:
         ticket_service.append(session, events, opened)
         version = session.scalars(select(PolicyVersionRow)).one()
-        ids = ticket_service._ticket_ids(session, [("api", f"L-{n}") for n in range(TICKETS)])
+        query = select(TicketRow.key, TicketRow.id).where(TicketRow.source == "api")
+        ids = {key: ticket_id for key, ticket_id in session.execute(query)}
         clocks: list[dict[str, object]] = [
             {
                 "ticket_id": ticket_id,
@@ -84,7 +86,7 @@ def _seed(db: Database, opened: datetime) -> None:
                 "evaluated_at": opened,
                 "detail": {},
             }
-            for (_, key), ticket_id in ids.items()
+            for key, ticket_id in ids.items()
         ]
         session.execute(insert(ClockRow), clocks)
 

@@ -86,8 +86,14 @@ class FakeJira:
     comment_embed_limit: int = 50
     # Data Center search normally embeds the whole changelog; set to exercise the adapter's fallback.
     dc_truncates_search_changelog: bool = False
-    user: JsonDict = field(default_factory=lambda: {"accountId": "bot-1", "name": "sla-bot", "displayName": "SLA bot",
-                                                    "accountType": "atlassian"})
+    user: JsonDict = field(
+        default_factory=lambda: {
+            "accountId": "bot-1",
+            "name": "sla-bot",
+            "displayName": "SLA bot",
+            "accountType": "atlassian",
+        }
+    )
     issues: dict[str, JsonDict] = field(default_factory=dict)
     histories: dict[str, list[JsonDict]] = field(default_factory=dict)
     comments: dict[str, list[JsonDict]] = field(default_factory=dict)
@@ -111,8 +117,9 @@ class FakeJira:
 
     # --- test set-up ----------------------------------------------------------------------
 
-    def add_issue(self, issue: JsonDict, histories: list[JsonDict] | None = None,
-                  comments: list[JsonDict] | None = None) -> None:
+    def add_issue(
+        self, issue: JsonDict, histories: list[JsonDict] | None = None, comments: list[JsonDict] | None = None
+    ) -> None:
         """Store a REST issue (``id``, ``key``, ``fields``) with its histories and comments."""
         key = issue["key"]
         self.issues[key] = issue
@@ -125,11 +132,21 @@ class FakeJira:
 
     def add_status(self, status_id: str, name: str, category: str) -> None:
         cat_id, cat_name = CATEGORIES[category]
-        self.statuses[status_id] = {"id": status_id, "name": name,
-                                    "statusCategory": {"id": cat_id, "key": category, "name": cat_name}}
+        self.statuses[status_id] = {
+            "id": status_id,
+            "name": name,
+            "statusCategory": {"id": cat_id, "key": category, "name": cat_name},
+        }
 
-    def fail(self, times: int, status: int, *, path: str | None = None, retry_after: str | None = None,
-             body: JsonDict | None = None) -> None:
+    def fail(
+        self,
+        times: int,
+        status: int,
+        *,
+        path: str | None = None,
+        retry_after: str | None = None,
+        body: JsonDict | None = None,
+    ) -> None:
         """Answer the next ``times`` requests (whose path contains ``path``) with ``status``."""
         self.faults.append(Fault(status=status, remaining=times, path=path, retry_after=retry_after, body=body))
 
@@ -143,8 +160,9 @@ class FakeJira:
         if self.cloud:
             out["jsdPublic"] = not comment.get("internal", False)
         if with_properties:
-            out["properties"] = ([{"key": "sd.public.comment", "value": {"internal": True}}]
-                                 if comment.get("internal") else [])
+            out["properties"] = (
+                [{"key": "sd.public.comment", "value": {"internal": True}}] if comment.get("internal") else []
+            )
         return out
 
     def render_issue(self, key: str, fields: list[str], expand: str, *, searching: bool = False) -> JsonDict:
@@ -154,17 +172,28 @@ class FakeJira:
         if "comment" in wanted or "*all" in wanted:
             listed = self.comments[key]
             chosen["comment"] = {
-                "comments": [self.render_comment(c, with_properties=False) for c in listed[:self.comment_embed_limit]],
-                "maxResults": min(len(listed), self.comment_embed_limit), "total": len(listed), "startAt": 0}
-        out: JsonDict = {"expand": "operations,versionedRepresentations,editmeta,changelog,renderedFields",
-                         "id": issue["id"], "self": f"https://fake/rest/api/2/issue/{issue['id']}", "key": key,
-                         "fields": chosen}
+                "comments": [self.render_comment(c, with_properties=False) for c in listed[: self.comment_embed_limit]],
+                "maxResults": min(len(listed), self.comment_embed_limit),
+                "total": len(listed),
+                "startAt": 0,
+            }
+        out: JsonDict = {
+            "expand": "operations,versionedRepresentations,editmeta,changelog,renderedFields",
+            "id": issue["id"],
+            "self": f"https://fake/rest/api/2/issue/{issue['id']}",
+            "key": key,
+            "fields": chosen,
+        }
         if "changelog" in expand:
             histories = self.histories[key]
             truncates = self.cloud or (searching and self.dc_truncates_search_changelog)
             limit = self.changelog_embed_limit if truncates else len(histories)
-            out["changelog"] = {"startAt": 0, "maxResults": min(limit, len(histories)), "total": len(histories),
-                                "histories": histories[:limit]}
+            out["changelog"] = {
+                "startAt": 0,
+                "maxResults": min(limit, len(histories)),
+                "total": len(histories),
+                "histories": histories[:limit],
+            }
         return out
 
     def matching(self, jql: str) -> list[str]:
@@ -173,13 +202,17 @@ class FakeJira:
         since = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC) if match else None
         if self.indexed:
             if self._by_updated is None:
-                self._by_updated = sorted((parse_jira_time(issue["fields"]["updated"]), k)
-                                          for k, issue in self.issues.items())
+                self._by_updated = sorted(
+                    (parse_jira_time(issue["fields"]["updated"]), k) for k, issue in self.issues.items()
+                )
                 self._keys_by_updated = [k for _, k in self._by_updated]
             start = bisect.bisect_left(self._by_updated, (since,)) if since is not None else 0
             return self._keys_by_updated[start:]
-        keys = [k for k, issue in self.issues.items()
-                if since is None or parse_jira_time(issue["fields"]["updated"]) >= since]
+        keys = [
+            k
+            for k, issue in self.issues.items()
+            if since is None or parse_jira_time(issue["fields"]["updated"]) >= since
+        ]
         return sorted(keys, key=lambda k: (parse_jira_time(self.issues[k]["fields"]["updated"]), k))
 
     # --- writing --------------------------------------------------------------------------
@@ -189,8 +222,9 @@ class FakeJira:
         self.issues[key]["fields"]["updated"] = now
         self._by_updated = None
         if items:
-            self.histories[key].append({"id": str(next(self._ids)), "author": self.user, "created": now,
-                                        "items": items})
+            self.histories[key].append(
+                {"id": str(next(self._ids)), "author": self.user, "created": now, "items": items}
+            )
 
 
 def _error(status: int, messages: list[str], errors: JsonDict | None = None) -> JSONResponse:
@@ -207,10 +241,15 @@ def _build_app(fake: FakeJira) -> FastAPI:
     async def log_and_fault(request: Request, call_next: Any) -> Response:
         raw = await request.body()
         auth = request.headers.get("authorization")
-        fake.requests.append(LoggedRequest(
-            method=request.method, path=request.url.path,
-            query={k: request.query_params.getlist(k) for k in request.query_params},
-            json=_json_or_none(raw), auth_scheme=auth.split(" ", 1)[0] if auth else None))
+        fake.requests.append(
+            LoggedRequest(
+                method=request.method,
+                path=request.url.path,
+                query={k: request.query_params.getlist(k) for k in request.query_params},
+                json=_json_or_none(raw),
+                auth_scheme=auth.split(" ", 1)[0] if auth else None,
+            )
+        )
         if not auth:
             return _error(401, ["You are not authenticated."])
         for fault in fake.faults:
@@ -225,15 +264,36 @@ def _build_app(fake: FakeJira) -> FastAPI:
     @app.get("/rest/api/2/serverInfo")
     def server_info() -> JsonDict:
         if fake.cloud:
-            return {"baseUrl": "https://fake.atlassian.net", "version": "1001.0.0-SNAPSHOT",
-                    "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "serverTitle": "Jira"}
-        return {"baseUrl": "https://jira.fake", "version": "9.12.2", "versionNumbers": [9, 12, 2],
-                "deploymentType": "Server", "serverTitle": "Jira"}
+            return {
+                "baseUrl": "https://fake.atlassian.net",
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+                "deploymentType": "Cloud",
+                "serverTitle": "Jira",
+            }
+        return {
+            "baseUrl": "https://jira.fake",
+            "version": "9.12.2",
+            "versionNumbers": [9, 12, 2],
+            "deploymentType": "Server",
+            "serverTitle": "Jira",
+        }
 
     @app.get("/rest/api/2/field")
     def fields() -> list[JsonDict]:
-        names = ["summary", "status", "priority", "assignee", "reporter", "issuetype", "project", "created",
-                 "updated", "comment", "labels"]
+        names = [
+            "summary",
+            "status",
+            "priority",
+            "assignee",
+            "reporter",
+            "issuetype",
+            "project",
+            "created",
+            "updated",
+            "comment",
+            "labels",
+        ]
         return [{"id": n, "key": n, "name": n.capitalize(), "custom": False, "clauseNames": [n]} for n in names]
 
     @app.get("/rest/api/2/status")
@@ -241,13 +301,14 @@ def _build_app(fake: FakeJira) -> FastAPI:
         return list(fake.statuses.values())
 
     @app.get("/rest/api/{version}/search/jql")
-    def enhanced_search(request: Request, jql: str, maxResults: int = 50, nextPageToken: str | None = None,
-                        expand: str = "") -> Response:
+    def enhanced_search(
+        request: Request, jql: str, maxResults: int = 50, nextPageToken: str | None = None, expand: str = ""
+    ) -> Response:
         if not fake.cloud:
             return _error(404, ["null for uri: /rest/api/2/search/jql"])
         start = int(base64.b64decode(nextPageToken).decode()) if nextPageToken else 0
         keys = fake.matching(jql)
-        chosen = keys[start:start + maxResults]
+        chosen = keys[start : start + maxResults]
         field_list = request.query_params.getlist("fields")
         body: JsonDict = {"issues": [fake.render_issue(k, field_list, expand, searching=True) for k in chosen]}
         if start + maxResults < len(keys):
@@ -258,33 +319,52 @@ def _build_app(fake: FakeJira) -> FastAPI:
         return JSONResponse(body)
 
     @app.get("/rest/api/2/search")
-    def classic_search(request: Request, jql: str, startAt: int = 0, maxResults: int = 50,
-                       expand: str = "") -> Response:
+    def classic_search(
+        request: Request, jql: str, startAt: int = 0, maxResults: int = 50, expand: str = ""
+    ) -> Response:
         if fake.cloud:
             return _error(410, ["The requested API has been removed. Please migrate to /rest/api/3/search/jql."])
         keys = fake.matching(jql)
         field_list = request.query_params.getlist("fields")
-        return JSONResponse({"expand": "names,schema", "startAt": startAt, "maxResults": maxResults,
-                             "total": len(keys), "issues": [fake.render_issue(k, field_list, expand, searching=True)
-                                                            for k in keys[startAt:startAt + maxResults]]})
+        return JSONResponse(
+            {
+                "expand": "names,schema",
+                "startAt": startAt,
+                "maxResults": maxResults,
+                "total": len(keys),
+                "issues": [
+                    fake.render_issue(k, field_list, expand, searching=True)
+                    for k in keys[startAt : startAt + maxResults]
+                ],
+            }
+        )
 
     @app.get("/rest/api/2/issue/{key}/changelog")
     def changelog(key: str, startAt: int = 0, maxResults: int = 100) -> Response:
         if not fake.cloud or key not in fake.issues:
             return _error(404, [_NO_ISSUE])
         values = fake.histories[key]
-        page = values[startAt:startAt + maxResults]
-        return JSONResponse({"self": f"https://fake/rest/api/2/issue/{key}/changelog?startAt={startAt}",
-                             "maxResults": maxResults, "startAt": startAt, "total": len(values),
-                             "isLast": startAt + len(page) >= len(values), "values": page})
+        page = values[startAt : startAt + maxResults]
+        return JSONResponse(
+            {
+                "self": f"https://fake/rest/api/2/issue/{key}/changelog?startAt={startAt}",
+                "maxResults": maxResults,
+                "startAt": startAt,
+                "total": len(values),
+                "isLast": startAt + len(page) >= len(values),
+                "values": page,
+            }
+        )
 
     @app.get("/rest/api/2/issue/{key}/comment")
     def list_comments(key: str, startAt: int = 0, maxResults: int = 50, expand: str = "") -> Response:
         if key not in fake.issues:
             return _error(404, [_NO_ISSUE])
         listed = fake.comments[key]
-        page = [fake.render_comment(c, with_properties="properties" in expand)
-                for c in listed[startAt:startAt + maxResults]]
+        page = [
+            fake.render_comment(c, with_properties="properties" in expand)
+            for c in listed[startAt : startAt + maxResults]
+        ]
         return JSONResponse({"startAt": startAt, "maxResults": maxResults, "total": len(listed), "comments": page})
 
     @app.get("/rest/api/2/issue/{key}")
@@ -306,8 +386,17 @@ def _build_app(fake: FakeJira) -> FastAPI:
                 return _error(400, [], {"priority": f"The priority selected is invalid: {priority.get('name')}"})
             old = (current.get("priority") or {}).get("name")
             current["priority"] = {"name": priority["name"], "id": str(fake.priorities.index(priority["name"]) + 1)}
-            items.append({"field": "priority", "fieldtype": "jira", "fieldId": "priority", "from": None,
-                          "fromString": old, "to": current["priority"]["id"], "toString": priority["name"]})
+            items.append(
+                {
+                    "field": "priority",
+                    "fieldtype": "jira",
+                    "fieldId": "priority",
+                    "from": None,
+                    "fromString": old,
+                    "to": current["priority"]["id"],
+                    "toString": priority["name"],
+                }
+            )
         for op in (body.get("update") or {}).get("labels") or []:
             labels = current.setdefault("labels", [])
             if "add" in op and op["add"] not in labels:
@@ -334,11 +423,19 @@ def _build_app(fake: FakeJira) -> FastAPI:
         body = await request.json()
         if not body.get("body"):
             return _error(400, [], {"comment": "Comment body can not be empty!"})
-        internal = any(p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal")
-                       for p in body.get("properties") or [])
+        internal = any(
+            p.get("key") == "sd.public.comment" and (p.get("value") or {}).get("internal")
+            for p in body.get("properties") or []
+        )
         now = jira_time(datetime.now(UTC))
-        comment = {"id": str(next(fake._ids)), "author": fake.user, "body": body["body"], "created": now,
-                   "updated": now, "internal": internal}
+        comment = {
+            "id": str(next(fake._ids)),
+            "author": fake.user,
+            "body": body["body"],
+            "created": now,
+            "updated": now,
+            "internal": internal,
+        }
         if body.get("visibility"):
             comment["visibility"] = body["visibility"]
         fake.comments[key].append(comment)

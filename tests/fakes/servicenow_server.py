@@ -39,7 +39,10 @@ from fastapi.responses import JSONResponse, Response
 
 CONDITION = re.compile(r"^([a-z0-9_.]+)(IN|>=|<=|!=|=|>|<)(.*)$", re.DOTALL)
 REFERENCE_TABLES = {
-    "caller_id": "sys_user", "assigned_to": "sys_user", "opened_by": "sys_user", "company": "core_company",
+    "caller_id": "sys_user",
+    "assigned_to": "sys_user",
+    "opened_by": "sys_user",
+    "company": "core_company",
     "assignment_group": "sys_user_group",
 }
 JOURNAL_FIELDS = ("comments", "work_notes")
@@ -83,8 +86,12 @@ def _matches(row: dict[str, Any], term: str) -> bool:
     if op == "IN":
         return actual in value.split(",")
     return {
-        "=": actual == value, "!=": actual != value, ">=": actual >= value, ">": actual > value,
-        "<=": actual <= value, "<": actual < value,
+        "=": actual == value,
+        "!=": actual != value,
+        ">=": actual >= value,
+        ">": actual > value,
+        "<=": actual <= value,
+        "<": actual < value,
     }[op]
 
 
@@ -104,7 +111,7 @@ def run_query(rows: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
     result = [r for r in rows if all(_matches(r, t) for t in terms if not t.startswith("ORDERBY"))]
     for order in reversed(orders):
         descending = order.startswith("ORDERBYDESC")
-        name = order[len("ORDERBYDESC"):] if descending else order[len("ORDERBY"):]
+        name = order[len("ORDERBYDESC") :] if descending else order[len("ORDERBY") :]
         result.sort(key=_sort_key(name), reverse=descending)
     return result
 
@@ -112,8 +119,16 @@ def run_query(rows: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
 class FakeServiceNow:
     """In-memory tables behind a FastAPI app; ``now`` is the fake clock for writes."""
 
-    def __init__(self, *, user: str = "integration", password: str = "s3cret", now: str = "2026-06-11 10:00:00",
-                 client_id: str = "sla-client", client_secret: str = "client-s3cret", indexed: bool = False):
+    def __init__(
+        self,
+        *,
+        user: str = "integration",
+        password: str = "s3cret",
+        now: str = "2026-06-11 10:00:00",
+        client_id: str = "sla-client",
+        client_secret: str = "client-s3cret",
+        indexed: bool = False,
+    ):
         self.user, self.password, self.now = user, password, now
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
@@ -137,8 +152,16 @@ class FakeServiceNow:
         self.tables.setdefault(table, []).extend(dict(row) for row in rows)
         self._cache.clear()
 
-    def fail(self, status: int, *, times: int = 1, method: str = "GET", table: str | None = None,
-             retry_after: int | None = None, body: dict[str, Any] | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        method: str = "GET",
+        table: str | None = None,
+        retry_after: int | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (429 gets the documented body)."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if body is None and status == 429:
@@ -147,8 +170,11 @@ class FakeServiceNow:
 
     def logged(self, method: str | None = None, table: str | None = None) -> list[LoggedRequest]:
         """Logged requests, optionally for one method and table."""
-        return [r for r in self.requests if (method is None or r.method == method)
-                and (table is None or r.path.rstrip("/").split("/")[4] == table)]
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and (table is None or r.path.rstrip("/").split("/")[4] == table)
+        ]
 
     # -- HTTP -------------------------------------------------------------------
     def _authorised(self, request: Request) -> bool:
@@ -187,7 +213,7 @@ class FakeServiceNow:
             return JSONResponse(error_body("Invalid query", str(exc)), status_code=400)
         limit = int(params.get("sysparm_limit") or 10000)
         offset = int(params.get("sysparm_offset") or 0)
-        window = [r for r in rows[offset:offset + limit] if r.get("sys_id") not in self.hidden]
+        window = [r for r in rows[offset : offset + limit] if r.get("sys_id") not in self.hidden]
         fields = [f for f in params.get("sysparm_fields", "").split(",") if f]
         exclude = params.get("sysparm_exclude_reference_link", "false").lower() == "true"
         base = str(request.base_url).rstrip("/")
@@ -206,7 +232,7 @@ class FakeServiceNow:
             raise BadQuery("^OR/^NQ are not supported by the fake")
         if any(t.startswith("ORDERBYDESC") for t in terms):
             return run_query(rows, query)
-        orders = tuple(t[len("ORDERBY"):] for t in terms if t.startswith("ORDERBY"))
+        orders = tuple(t[len("ORDERBY") :] for t in terms if t.startswith("ORDERBY"))
         conditions = [t for t in terms if not t.startswith("ORDERBY")]
         parsed = []
         for term in conditions:
@@ -218,8 +244,11 @@ class FakeServiceNow:
         def order_key(row: dict[str, Any]) -> tuple[str, ...]:
             return tuple(str(row.get(name, "")) for name in orders)
 
-        equalities = [(term, name, value.split(",") if op == "IN" else [value])
-                      for term, name, op, value in parsed if op in ("=", "IN")]
+        equalities = [
+            (term, name, value.split(",") if op == "IN" else [value])
+            for term, name, op, value in parsed
+            if op in ("=", "IN")
+        ]
         if equalities:
             # The most selective equality narrows the rows (kept in table order), the other terms filter.
             def positions(name: str, values: list[str]) -> list[int]:
@@ -274,15 +303,26 @@ class FakeServiceNow:
     def _patch(self, table: str, sys_id: str, body: dict[str, Any], base: str) -> Response:
         row = self._find(table, sys_id)
         if row is None or sys_id in self.hidden:
-            return JSONResponse(error_body("No Record found", "Record doesn't exist or ACL restricts the record "
-                                           "retrieval"), status_code=404)
+            return JSONResponse(
+                error_body("No Record found", "Record doesn't exist or ACL restricts the record retrieval"),
+                status_code=404,
+            )
         for name, value in body.items():
             if name in JOURNAL_FIELDS:
                 self._ids += 1
-                self.add("sys_journal_field", {
-                    "sys_id": f"{self._ids:032x}", "sys_created_on": self.now, "name": table, "element_id": sys_id,
-                    "sys_tags": "", "value": str(value), "sys_created_by": self.user, "element": name,
-                })
+                self.add(
+                    "sys_journal_field",
+                    {
+                        "sys_id": f"{self._ids:032x}",
+                        "sys_created_on": self.now,
+                        "name": table,
+                        "element_id": sys_id,
+                        "sys_tags": "",
+                        "value": str(value),
+                        "sys_created_by": self.user,
+                        "element": name,
+                    },
+                )
             else:
                 row[name] = str(value)
         self._cache.clear()
@@ -300,15 +340,26 @@ class FakeServiceNow:
             basic = request.headers.get("authorization", "")
             if basic.startswith("Basic "):  # requests-oauthlib sends client credentials this way (RFC 6749 2.3.1)
                 form["client_id"], _, form["client_secret"] = base64.b64decode(basic[6:]).decode().partition(":")
-            if (form.get("grant_type"), form.get("username"), form.get("password"), form.get("client_id"),
-                    form.get("client_secret")) != ("password", self.user, self.password, self.client_id,
-                                                   self.client_secret):
+            if (
+                form.get("grant_type"),
+                form.get("username"),
+                form.get("password"),
+                form.get("client_id"),
+                form.get("client_secret"),
+            ) != ("password", self.user, self.password, self.client_id, self.client_secret):
                 return JSONResponse({"error": "access_denied", "error_description": "access_denied"}, 401)
             self._ids += 1
             access = f"token-{self._ids}"
             self.tokens.add(access)
-            return JSONResponse({"access_token": access, "refresh_token": f"refresh-{self._ids}",
-                                 "scope": "useraccount", "token_type": "Bearer", "expires_in": 1799})
+            return JSONResponse(
+                {
+                    "access_token": access,
+                    "refresh_token": f"refresh-{self._ids}",
+                    "scope": "useraccount",
+                    "token_type": "Bearer",
+                    "expires_in": 1799,
+                }
+            )
 
         @app.api_route("/api/now/table/{table}", methods=["GET"])
         @app.api_route("/api/now/table/{table}/{sys_id}", methods=["GET", "PATCH"])
@@ -316,11 +367,15 @@ class FakeServiceNow:
             raw = await request.body()
             body = json.loads(raw) if raw else None
             if self.log_requests:
-                self.requests.append(LoggedRequest(request.method, request.url.path,
-                                                   list(request.query_params.multi_items()), body))
+                self.requests.append(
+                    LoggedRequest(request.method, request.url.path, list(request.query_params.multi_items()), body)
+                )
             if not self._authorised(request):
-                return JSONResponse(error_body("User Not Authenticated", "Required to provide Auth information"),
-                                    status_code=401, headers={"WWW-Authenticate": 'BASIC realm="Service-now"'})
+                return JSONResponse(
+                    error_body("User Not Authenticated", "Required to provide Auth information"),
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'BASIC realm="Service-now"'},
+                )
             injected = self._injected(request.method, table)
             if injected is not None:
                 return injected
@@ -331,8 +386,10 @@ class FakeServiceNow:
                 return self._patch(table, sys_id, body or {}, base)
             row = self._find(table, sys_id)
             if row is None or sys_id in self.hidden:
-                return JSONResponse(error_body("No Record found", "Record doesn't exist or ACL restricts the "
-                                               "record retrieval"), status_code=404)
+                return JSONResponse(
+                    error_body("No Record found", "Record doesn't exist or ACL restricts the record retrieval"),
+                    status_code=404,
+                )
             exclude = request.query_params.get("sysparm_exclude_reference_link", "false").lower() == "true"
             return JSONResponse({"result": self._render(row, [], exclude, base)})
 

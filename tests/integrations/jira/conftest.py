@@ -53,7 +53,8 @@ def make_client(sleeps: SleepRecorder) -> ClientFactory:
 
     def build(url: str, deployment: str = "cloud", *, attempts: int = 4, **overrides: Any) -> JiraClient:
         conn = make_conn(base_url=url, deployment=deployment, timeout_seconds=5, **overrides)
-        return JiraClient(conn, retry=RetryPolicy(max_attempts=attempts, base_delay=0.5, max_delay=30, sleep=sleeps),
-                          env=ENV)
+        return JiraClient(
+            conn, retry=RetryPolicy(max_attempts=attempts, base_delay=0.5, max_delay=30, sleep=sleeps), env=ENV
+        )
 
     return build

@@ -37,13 +37,32 @@ PAYLOADS = Path(__file__).with_name("payloads")
 JsonDict = dict[str, Any]
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
-REPORTER = {"self": "https://fake/rest/api/2/user?accountId=qm%3Acust-1", "accountId": "qm:cust-1",
-            "displayName": "Example Customer", "active": True, "timeZone": "Europe/Berlin", "accountType": "customer"}
-AGENT = {"accountId": "5cedcb4355a88a0fc86388ba", "displayName": "Test User", "active": True,
-         "accountType": "atlassian"}
-WAITING = {"self": "https://fake/rest/api/2/status/10005", "name": "Waiting for customer", "id": "10005",
-           "statusCategory": {"self": "https://fake/rest/api/2/statuscategory/4", "id": 4, "key": "indeterminate",
-                              "colorName": "yellow", "name": "In Progress"}}
+REPORTER = {
+    "self": "https://fake/rest/api/2/user?accountId=qm%3Acust-1",
+    "accountId": "qm:cust-1",
+    "displayName": "Example Customer",
+    "active": True,
+    "timeZone": "Europe/Berlin",
+    "accountType": "customer",
+}
+AGENT = {
+    "accountId": "5cedcb4355a88a0fc86388ba",
+    "displayName": "Test User",
+    "active": True,
+    "accountType": "atlassian",
+}
+WAITING = {
+    "self": "https://fake/rest/api/2/status/10005",
+    "name": "Waiting for customer",
+    "id": "10005",
+    "statusCategory": {
+        "self": "https://fake/rest/api/2/statuscategory/4",
+        "id": 4,
+        "key": "indeterminate",
+        "colorName": "yellow",
+        "name": "In Progress",
+    },
+}
 
 
 def payload_names() -> list[str]:
@@ -68,12 +87,17 @@ def raw_payload(name: str) -> bytes:
 def make_conn(**overrides: Any) -> JiraConnection:
     """A Cloud connection with the DESIGN §4 mapping; keyword overrides replace top-level keys."""
     doc: JsonDict = {
-        "name": "jira", "type": "jira", "base_url": "https://example.atlassian.net",
+        "name": "jira",
+        "type": "jira",
+        "base_url": "https://example.atlassian.net",
         "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
-        "webhook_secret_env": "JIRA_WEBHOOK_SECRET", "query": "project = SUP",
-        "mapping": {"priority": {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4"},
-                    "tier": {"field": "customfield_10050", "values": {"Platinum": "platinum"}, "default": "standard"},
-                    "status_category": {"Waiting for customer": "waiting", "Pending": "waiting"}},
+        "webhook_secret_env": "JIRA_WEBHOOK_SECRET",
+        "query": "project = SUP",
+        "mapping": {
+            "priority": {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4"},
+            "tier": {"field": "customfield_10050", "values": {"Platinum": "platinum"}, "default": "standard"},
+            "status_category": {"Waiting for customer": "waiting", "Pending": "waiting"},
+        },
         "enrich_comment_webhooks": False,
     }
     doc.update(overrides)
@@ -82,8 +106,13 @@ def make_conn(**overrides: Any) -> JiraConnection:
     return JiraConnection.model_validate(doc)
 
 
-ENV = {"JIRA_USER": "bot@example.com", "JIRA_TOKEN": "tok-cloud-secret", "JIRA_PAT": "pat-dc-secret",
-       "JIRA_WEBHOOK_SECRET": "It's a Secret to Everybody", "JIRA_WEBHOOK_TOKEN": "url-token-123"}
+ENV = {
+    "JIRA_USER": "bot@example.com",
+    "JIRA_TOKEN": "tok-cloud-secret",
+    "JIRA_PAT": "pat-dc-secret",
+    "JIRA_WEBHOOK_SECRET": "It's a Secret to Everybody",
+    "JIRA_WEBHOOK_TOKEN": "url-token-123",
+}
 
 
 @cache
@@ -102,8 +131,15 @@ def base_issue() -> JsonDict:
     return issue
 
 
-def make_issue(n: int, *, updated: datetime, created: datetime | None = None, project: str = "SUP",
-               status: JsonDict | None = None, tier: str | None = None) -> JsonDict:
+def make_issue(
+    n: int,
+    *,
+    updated: datetime,
+    created: datetime | None = None,
+    project: str = "SUP",
+    status: JsonDict | None = None,
+    tier: str | None = None,
+) -> JsonDict:
     """Issue ``<project>-<n>`` (id ``20000+n``) in the real issue shape, with the given times."""
     issue = base_issue()
     issue["id"] = str(20000 + n)
@@ -116,15 +152,23 @@ def make_issue(n: int, *, updated: datetime, created: datetime | None = None, pr
     fields["project"] = {**fields["project"], "key": project}
     if status is not None:
         fields["status"] = copy.deepcopy(status)
-    fields["customfield_10050"] = ({"self": "https://fake/rest/api/2/customFieldOption/10035", "value": tier,
-                                    "id": "10035"} if tier else None)
+    fields["customfield_10050"] = (
+        {"self": "https://fake/rest/api/2/customFieldOption/10035", "value": tier, "id": "10035"} if tier else None
+    )
     return issue
 
 
 def status_item(history_id: str, *, frm: tuple[str, str], to: tuple[str, str]) -> JsonDict:
     """A ``status`` changelog item as Cloud sends it (ids as strings, names in *String)."""
-    return {"field": "status", "fieldtype": "jira", "fieldId": "status", "from": frm[0], "fromString": frm[1],
-            "to": to[0], "toString": to[1]}
+    return {
+        "field": "status",
+        "fieldtype": "jira",
+        "fieldId": "status",
+        "from": frm[0],
+        "fromString": frm[1],
+        "to": to[0],
+        "toString": to[1],
+    }
 
 
 def history(history_id: int | str, at: datetime, items: list[JsonDict], author: JsonDict | None = None) -> JsonDict:
@@ -134,17 +178,29 @@ def history(history_id: int | str, at: datetime, items: list[JsonDict], author: 
 
 def history_from_webhook(body: JsonDict) -> JsonDict:
     """The REST history for a webhook's changelog: same id and items, ``created`` = the issue's ``updated``."""
-    return {"id": body["changelog"]["id"], "author": body.get("user"), "created": body["issue"]["fields"]["updated"],
-            "items": copy.deepcopy(body["changelog"]["items"])}
+    return {
+        "id": body["changelog"]["id"],
+        "author": body.get("user"),
+        "created": body["issue"]["fields"]["updated"],
+        "items": copy.deepcopy(body["changelog"]["items"]),
+    }
 
 
 def comment(comment_id: int | str, at: datetime, author: JsonDict, *, internal: bool = False) -> JsonDict:
     """A comment in the fake's store (``internal`` renders as jsdPublic / sd.public.comment)."""
     template: JsonDict = json.loads(_comment_text())
     template.pop("jsdPublic", None)
-    template.update({"id": str(comment_id), "self": f"https://fake/rest/api/2/issue/1/comment/{comment_id}",
-                     "author": author, "updateAuthor": author, "created": jira_time(at), "updated": jira_time(at),
-                     "internal": internal})
+    template.update(
+        {
+            "id": str(comment_id),
+            "self": f"https://fake/rest/api/2/issue/1/comment/{comment_id}",
+            "author": author,
+            "updateAuthor": author,
+            "created": jira_time(at),
+            "updated": jira_time(at),
+            "internal": internal,
+        }
+    )
     return template
 
 

@@ -45,14 +45,17 @@ def test_a_yaml_connection_document_loads() -> None:
     assert conn.mapping.tier.field_id == "customfield_10002"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"deployment": "datacenter", "auth": {"user_env": "U", "token_env": "T"}}, "datacenter connection needs"),
-    ({"auth": {"pat_env": "P"}}, "cloud connection needs"),
-    ({"type": "servicenow"}, "literal"),
-    ({"auth": {"user_env": "U", "token": "inline-secret"}}, "auth"),
-    ({"jql_timezone": "Mars/Olympus"}, "unknown time zone"),
-    ({"query": "project = SUP ORDER  BY created"}, "leave ORDER BY out"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"deployment": "datacenter", "auth": {"user_env": "U", "token_env": "T"}}, "datacenter connection needs"),
+        ({"auth": {"pat_env": "P"}}, "cloud connection needs"),
+        ({"type": "servicenow"}, "literal"),
+        ({"auth": {"user_env": "U", "token": "inline-secret"}}, "auth"),
+        ({"jql_timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"query": "project = SUP ORDER  BY created"}, "leave ORDER BY out"),
+    ],
+)
 def test_bad_connection_documents_are_refused(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=f"(?i){message}"):
         make_conn(**changes)
@@ -83,8 +86,9 @@ def test_adapter_verifies_and_parses_raw_bytes() -> None:
         adapter.parse_webhook({}, b"{broken")
 
 
-def test_comment_webhooks_are_enriched_with_the_reporter(cloud_jira: tuple[FakeJira, str],
-                                                         make_client: ClientFactory) -> None:
+def test_comment_webhooks_are_enriched_with_the_reporter(
+    cloud_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     issue = make_issue(41, created=T0, updated=T0)
     issue["key"] = "TES-41"

@@ -47,8 +47,7 @@ def test_webhook_and_sync_agree(cloud_jira: tuple[FakeJira, str], make_client: C
 
     # The adapter looks up the reporter the Cloud comment body leaves out, so roles agree too.
     adapter = JiraAdapter(conn, client)
-    via_webhook = [e for name in [*TES41_CHANGES, COMMENT, ASSIGNED]
-                   for e in adapter.parse_webhook({}, payload(name))]
+    via_webhook = [e for name in [*TES41_CHANGES, COMMENT, ASSIGNED] for e in adapter.parse_webhook({}, payload(name))]
     via_webhook += webhook.parse(conn, {}, payload("issue_created-mattermost-cloud.json"))
 
     assert {e.id for e in via_webhook} <= set(synced)
@@ -59,11 +58,14 @@ def test_webhook_and_sync_agree(cloud_jira: tuple[FakeJira, str], make_client: C
         assert synced[event.id] == event, event.id
     comment_event = synced["comment-10019"]
     assert (comment_event.author_role.value if comment_event.author_role else None, comment_event.public) == (
-        "customer", True)
+        "customer",
+        True,
+    )
 
 
-def test_the_created_snapshot_from_sync_matches_the_creation_webhook(cloud_jira: tuple[FakeJira, str],
-                                                                     make_client: ClientFactory) -> None:
+def test_the_created_snapshot_from_sync_matches_the_creation_webhook(
+    cloud_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     _load(fake)
     client = make_client(url, query="")

@@ -40,8 +40,9 @@ def test_jql_adds_the_cursor_minus_overlap_in_the_jql_zone() -> None:
 
 
 @pytest.mark.parametrize("deployment", ["cloud", "datacenter"])
-def test_multiple_pages_with_cursors(deployment: str, cloud_jira: tuple[FakeJira, str], dc_jira: tuple[FakeJira, str],
-                                     make_client: ClientFactory) -> None:
+def test_multiple_pages_with_cursors(
+    deployment: str, cloud_jira: tuple[FakeJira, str], dc_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira if deployment == "cloud" else dc_jira
     _seed(fake, 7)
     client = make_client(url, deployment, page_size=3)
@@ -61,8 +62,9 @@ def test_multiple_pages_with_cursors(deployment: str, cloud_jira: tuple[FakeJira
     assert {r.auth_scheme for r in fake.requests} == {"Basic" if deployment == "cloud" else "Bearer"}
 
 
-def test_since_filters_and_the_cursor_never_goes_back(cloud_jira: tuple[FakeJira, str],
-                                                       make_client: ClientFactory) -> None:
+def test_since_filters_and_the_cursor_never_goes_back(
+    cloud_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     _seed(fake, 10)
     client = make_client(url)
@@ -75,13 +77,16 @@ def test_since_filters_and_the_cursor_never_goes_back(cloud_jira: tuple[FakeJira
 
 def _many_histories(count: int) -> list[dict[str, object]]:
     statuses = [("10001", "To Do"), ("3", "In Progress")]
-    return [history(50000 + i, T0 + minutes(i), [status_item(str(i), frm=statuses[i % 2], to=statuses[(i + 1) % 2])])
-            for i in range(count)]
+    return [
+        history(50000 + i, T0 + minutes(i), [status_item(str(i), frm=statuses[i % 2], to=statuses[(i + 1) % 2])])
+        for i in range(count)
+    ]
 
 
 @pytest.mark.parametrize("deployment", ["cloud", "datacenter"])
-def test_truncated_changelog_is_read_in_full(deployment: str, cloud_jira: tuple[FakeJira, str],
-                                             dc_jira: tuple[FakeJira, str], make_client: ClientFactory) -> None:
+def test_truncated_changelog_is_read_in_full(
+    deployment: str, cloud_jira: tuple[FakeJira, str], dc_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira if deployment == "cloud" else dc_jira
     fake.add_status("3", "In Progress", "indeterminate")
     fake.add_issue(make_issue(1, created=T0, updated=T0 + minutes(300)), _many_histories(250))
@@ -99,33 +104,50 @@ def test_truncated_changelog_is_read_in_full(deployment: str, cloud_jira: tuple[
         assert full.query["expand"] == ["changelog"]
 
 
-def test_created_snapshot_is_rolled_back_to_creation(cloud_jira: tuple[FakeJira, str],
-                                                      make_client: ClientFactory) -> None:
+def test_created_snapshot_is_rolled_back_to_creation(
+    cloud_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     fake.add_status("10001", "To Do", "new")
     issue = make_issue(1, created=T0, updated=T0 + minutes(5), status=WAITING, tier="Platinum")
-    fake.add_issue(issue, [history(700, T0 + minutes(5), [status_item("700", frm=("10001", "To Do"),
-                                                                      to=("10005", "Waiting for customer"))])])
+    fake.add_issue(
+        issue,
+        [
+            history(
+                700, T0 + minutes(5), [status_item("700", frm=("10001", "To Do"), to=("10005", "Waiting for customer"))]
+            )
+        ],
+    )
     client = make_client(url)
     created, change = next(iter_pages(client.conn, client, None)).events
     assert created.ticket is not None
     assert (created.ticket.status, created.ticket.status_category, created.ticket.tier) == (
-        "To Do", StatusCategory.new, "platinum")
+        "To Do",
+        StatusCategory.new,
+        "platinum",
+    )
     assert (change.to, change.to_category, change.from_) == ("Waiting for customer", StatusCategory.waiting, "To Do")
 
 
 @pytest.mark.parametrize(("deployment", "count"), [("cloud", 3), ("cloud", 8), ("datacenter", 3)])
-def test_comments_public_and_internal(deployment: str, count: int, cloud_jira: tuple[FakeJira, str],
-                                      dc_jira: tuple[FakeJira, str], make_client: ClientFactory) -> None:
+def test_comments_public_and_internal(
+    deployment: str,
+    count: int,
+    cloud_jira: tuple[FakeJira, str],
+    dc_jira: tuple[FakeJira, str],
+    make_client: ClientFactory,
+) -> None:
     fake, url = cloud_jira if deployment == "cloud" else dc_jira
-    comments = [comment(800 + i, T0 + minutes(i), REPORTER if i == 0 else AGENT, internal=i % 2 == 1)
-                for i in range(count)]
+    comments = [
+        comment(800 + i, T0 + minutes(i), REPORTER if i == 0 else AGENT, internal=i % 2 == 1) for i in range(count)
+    ]
     fake.add_issue(make_issue(1, created=T0, updated=T0 + minutes(count)), [], comments)
     client = make_client(url, deployment)
     (page,) = list(iter_pages(client.conn, client, None))
     seen = [(e.id, e.author_role, e.public) for e in page.events if e.type is EventType.comment]
-    assert seen == [(f"comment-{800 + i}", AuthorRole.customer if i == 0 else AuthorRole.agent, i % 2 == 0)
-                    for i in range(count)]
+    assert seen == [
+        (f"comment-{800 + i}", AuthorRole.customer if i == 0 else AuthorRole.agent, i % 2 == 0) for i in range(count)
+    ]
     fetched = fake.calls("GET", "/issue/SUP-1/comment")
     if deployment == "cloud" and count <= 5:
         assert fetched == []  # the embedded list was complete and carries jsdPublic
@@ -133,8 +155,9 @@ def test_comments_public_and_internal(deployment: str, count: int, cloud_jira: t
         assert fetched[0].query["expand"] == ["properties"]
 
 
-def test_429_with_retry_after_is_honoured_then_succeeds(cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder,
-                                                         make_client: ClientFactory) -> None:
+def test_429_with_retry_after_is_honoured_then_succeeds(
+    cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder, make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     _seed(fake, 4)
     fake.fail(2, 429, path="/search/jql", retry_after="7")
@@ -145,7 +168,8 @@ def test_429_with_retry_after_is_honoured_then_succeeds(cloud_jira: tuple[FakeJi
 
 
 def test_persistent_500_raises_retryable_after_the_pages_already_yielded(
-        cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder, make_client: ClientFactory) -> None:
+    cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder, make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
     _seed(fake, 4)
     client = make_client(url, page_size=2, attempts=3)
@@ -159,12 +183,16 @@ def test_persistent_500_raises_retryable_after_the_pages_already_yielded(
     assert all(0 < w <= 30 for w in sleeps.waits)
 
 
-def test_a_refused_search_is_permanent_with_jiras_message(cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder,
-                                                          make_client: ClientFactory) -> None:
+def test_a_refused_search_is_permanent_with_jiras_message(
+    cloud_jira: tuple[FakeJira, str], sleeps: SleepRecorder, make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
-    fake.fail(1, 400, path="/search/jql",
-              body={"errorMessages": ["Error in the JQL Query: Expecting ')' before the end of the query."],
-                    "errors": {}})
+    fake.fail(
+        1,
+        400,
+        path="/search/jql",
+        body={"errorMessages": ["Error in the JQL Query: Expecting ')' before the end of the query."], "errors": {}},
+    )
     client = make_client(url)
     with pytest.raises(PermanentError, match="Error in the JQL Query") as caught:
         list(iter_pages(client.conn, client, None))
@@ -172,11 +200,11 @@ def test_a_refused_search_is_permanent_with_jiras_message(cloud_jira: tuple[Fake
     assert sleeps.waits == []
 
 
-def test_bad_credentials_are_permanent_and_never_echo_the_secret(cloud_jira: tuple[FakeJira, str],
-                                                                  make_client: ClientFactory) -> None:
+def test_bad_credentials_are_permanent_and_never_echo_the_secret(
+    cloud_jira: tuple[FakeJira, str], make_client: ClientFactory
+) -> None:
     fake, url = cloud_jira
-    fake.fail(1, 401, body={"errorMessages": ["Client must be authenticated to access this resource."],
-                            "errors": {}})
+    fake.fail(1, 401, body={"errorMessages": ["Client must be authenticated to access this resource."], "errors": {}})
     client = make_client(url)
     with pytest.raises(PermanentError) as caught:
         list(iter_pages(client.conn, client, None))

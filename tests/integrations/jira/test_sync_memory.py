@@ -47,10 +47,15 @@ class LazyJira:
         issue = json.loads(self.template)
         issue.update({"id": str(20000 + n), "key": f"SUP-{n}"})
         issue["fields"].update({"created": jira_time(T0), "updated": jira_time(at), "reporter": REPORTER})
-        issue["changelog"] = {"startAt": 0, "maxResults": 2, "total": 2, "histories": [
-            history(n * 10, at, [status_item("", frm=("10001", "To Do"), to=("3", "In Progress"))]),
-            history(n * 10 + 1, at, [status_item("", frm=("3", "In Progress"), to=("10001", "To Do"))]),
-        ]}
+        issue["changelog"] = {
+            "startAt": 0,
+            "maxResults": 2,
+            "total": 2,
+            "histories": [
+                history(n * 10, at, [status_item("", frm=("10001", "To Do"), to=("3", "In Progress"))]),
+                history(n * 10 + 1, at, [status_item("", frm=("3", "In Progress"), to=("10001", "To Do"))]),
+            ],
+        }
         comments = [comment(n * 10, at, AGENT)]
         for c in comments:
             c["jsdPublic"] = not c.pop("internal")

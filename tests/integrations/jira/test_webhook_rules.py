@@ -79,8 +79,11 @@ def test_comment_without_jsd_flag_is_public() -> None:
         ({"accountType": "app", "displayName": "Automation for Jira"}, {}, AuthorRole.system),
         ({}, {"system_accounts": ["5c5f880629be9642ba529340"]}, AuthorRole.system),
         ({"accountType": "atlassian"}, {}, AuthorRole.agent),
-        ({"groups": {"size": 1, "items": [{"name": "service-desk-team"}]}}, {"agent_groups": ["service-desk-team"]},
-         AuthorRole.agent),
+        (
+            {"groups": {"size": 1, "items": [{"name": "service-desk-team"}]}},
+            {"agent_groups": ["service-desk-team"]},
+            AuthorRole.agent,
+        ),
     ],
 )
 def test_comment_author_roles(author_changes: dict[str, object], mapping: dict[str, object], role: AuthorRole) -> None:
@@ -128,7 +131,10 @@ def test_status_override_by_name_beats_the_jira_category() -> None:
     body["changelog"]["items"][0].update({"to": "10005", "toString": "Waiting for customer"})
     (event,) = webhook.parse(make_conn(), {}, body)
     assert (event.type, event.to, event.to_category) == (
-        EventType.status_changed, "Waiting for customer", StatusCategory.waiting)
+        EventType.status_changed,
+        "Waiting for customer",
+        StatusCategory.waiting,
+    )
 
 
 def test_unknown_status_category_stays_unknown() -> None:
@@ -140,8 +146,15 @@ def test_unknown_status_category_stays_unknown() -> None:
 
 def _tier_item(**changes: object) -> dict[str, object]:
     # Shaped like the real custom-field items of issue_created-mattermost-cloud-many-fields.json.
-    item: dict[str, object] = {"field": "Customer Tier", "fieldtype": "custom", "fieldId": "customfield_10050",
-                               "from": None, "fromString": None, "to": "10035", "toString": "Platinum"}
+    item: dict[str, object] = {
+        "field": "Customer Tier",
+        "fieldtype": "custom",
+        "fieldId": "customfield_10050",
+        "from": None,
+        "fromString": None,
+        "to": "10035",
+        "toString": "Platinum",
+    }
     item.update(changes)
     return item
 
@@ -151,7 +164,11 @@ def test_tier_field_change_becomes_field_changed_tier() -> None:
     body["changelog"]["items"] = [_tier_item()]
     (event,) = webhook.parse(make_conn(), {}, body)
     assert (event.type, event.field, event.value, event.from_) == (
-        EventType.field_changed, "tier", "platinum", "standard")
+        EventType.field_changed,
+        "tier",
+        "platinum",
+        "standard",
+    )
     assert event.id == "chg-10235-customfield_10050-tier"
 
 
@@ -166,8 +183,10 @@ def test_data_center_items_without_field_id_match_by_display_name() -> None:
 
 def test_tier_from_jsm_organizations() -> None:
     conn = make_conn(mapping={"tier": {"field": "organization", "values": {"ACME": "platinum"}, "default": "std"}})
-    assert translate.tier_of(conn, {"customfield_10002": [{"id": 1, "name": "Globex"}, {"id": 2, "name": "ACME"}]}) \
+    assert (
+        translate.tier_of(conn, {"customfield_10002": [{"id": 1, "name": "Globex"}, {"id": 2, "name": "ACME"}]})
         == "platinum"
+    )
     assert translate.tier_of(conn, {"customfield_10002": []}) == "std"
 
 

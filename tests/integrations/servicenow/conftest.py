@@ -38,23 +38,48 @@ def record_of(name: str, index: int = 0) -> dict[str, str]:
 def make_conn(**overrides: Any) -> ServiceNowConnection:
     """A connection document with test env-var names; ``overrides`` patch it."""
     doc: dict[str, Any] = {
-        "name": "servicenow", "type": "servicenow", "base_url": "https://example.service-now.com",
+        "name": "servicenow",
+        "type": "servicenow",
+        "base_url": "https://example.service-now.com",
         "auth": {"user_env": "SN_TEST_USER", "password_env": "SN_TEST_PASSWORD"},
-        "webhook_secret_env": "SN_TEST_PUSH_SECRET", "webhook_token_env": "SN_TEST_PUSH_TOKEN",
-        "mapping": {"tier": {"field": "company.name", "values": {"ACME North America": "platinum"},
-                             "default": "standard"}},
-        "page_size": 3, "history_page_size": 4, "backoff_seconds": 0.01,
+        "webhook_secret_env": "SN_TEST_PUSH_SECRET",
+        "webhook_token_env": "SN_TEST_PUSH_TOKEN",
+        "mapping": {
+            "tier": {"field": "company.name", "values": {"ACME North America": "platinum"}, "default": "standard"}
+        },
+        "page_size": 3,
+        "history_page_size": 4,
+        "backoff_seconds": 0.01,
     }
     doc.update(overrides)
     return ServiceNowConnection.model_validate(doc)
 
 
-def audit_row(sys_id: str, documentkey: str, fieldname: str, oldvalue: str, newvalue: str, checkpoint: str,
-              created_on: str, user: str = "beth.anglin") -> dict[str, str]:
+def audit_row(
+    sys_id: str,
+    documentkey: str,
+    fieldname: str,
+    oldvalue: str,
+    newvalue: str,
+    checkpoint: str,
+    created_on: str,
+    user: str = "beth.anglin",
+) -> dict[str, str]:
     """A sys_audit row in the documented shape (value form, exclude_reference_link=true)."""
-    row = {"sys_id": sys_id, "tablename": "incident", "fieldname": fieldname, "documentkey": documentkey,
-           "user": user, "oldvalue": oldvalue, "newvalue": newvalue, "reason": "", "record_checkpoint": checkpoint,
-           "internal_checkpoint": "", "sys_created_on": created_on, "sys_created_by": user}
+    row = {
+        "sys_id": sys_id,
+        "tablename": "incident",
+        "fieldname": fieldname,
+        "documentkey": documentkey,
+        "user": user,
+        "oldvalue": oldvalue,
+        "newvalue": newvalue,
+        "reason": "",
+        "record_checkpoint": checkpoint,
+        "internal_checkpoint": "",
+        "sys_created_on": created_on,
+        "sys_created_by": user,
+    }
     assert list(row) == AUDIT_KEYS
     return row
 
@@ -68,16 +93,24 @@ def inc60_history() -> list[dict[str, str]]:
     On Hold (Awaiting Caller) -> In Progress -> Resolved -> Closed, ending at the record's values."""
     return [
         audit_row("a0000000000000000000000000000001", INC60_ID, "state", "1", "2", "2", "2016-12-12 15:25:00"),
-        audit_row("a0000000000000000000000000000002", INC60_ID, "assigned_to", "",
-                  "5137153cc611227c000bbd1bd8cd2007", "2", "2016-12-12 15:25:00"),
+        audit_row(
+            "a0000000000000000000000000000002",
+            INC60_ID,
+            "assigned_to",
+            "",
+            "5137153cc611227c000bbd1bd8cd2007",
+            "2",
+            "2016-12-12 15:25:00",
+        ),
         audit_row("a0000000000000000000000000000003", INC60_ID, "state", "2", "3", "5", "2016-12-12 16:00:00"),
         audit_row("a0000000000000000000000000000004", INC60_ID, "hold_reason", "", "1", "5", "2016-12-12 16:00:00"),
         audit_row("a0000000000000000000000000000005", INC60_ID, "state", "3", "2", "7", "2016-12-13 08:30:00"),
         audit_row("a0000000000000000000000000000006", INC60_ID, "hold_reason", "1", "", "7", "2016-12-13 08:30:00"),
         audit_row("a0000000000000000000000000000007", INC60_ID, "priority", "4", "3", "8", "2016-12-13 09:00:00"),
         audit_row("a0000000000000000000000000000008", INC60_ID, "state", "2", "6", "12", "2016-12-13 23:56:33"),
-        audit_row("a0000000000000000000000000000009", INC60_ID, "state", "6", "7", "15", "2016-12-14 02:46:44",
-                  user="system"),
+        audit_row(
+            "a0000000000000000000000000000009", INC60_ID, "state", "6", "7", "15", "2016-12-14 02:46:44", user="system"
+        ),
     ]
 
 

@@ -20,10 +20,14 @@ def test_link_headers_like_the_real_api(served: Served) -> None:
     fake, conn = served
     fake.add("incident", *(record_of("incident_list_value_exclref_3records_new_dev12629.json", i) for i in range(3)))
     url = f"{conn.base_url}/api/now/table/incident"
-    pages = [requests.get(url, params={"sysparm_limit": 1, "sysparm_offset": n}, auth=AUTH, timeout=10)
-             for n in range(3)]
+    pages = [
+        requests.get(url, params={"sysparm_limit": 1, "sysparm_offset": n}, auth=AUTH, timeout=10) for n in range(3)
+    ]
     assert [rels(p.headers.get("Link")) for p in pages] == [
-        ["first", "next", "last"], ["first", "prev", "next", "last"], ["first", "prev", "last"]]
+        ["first", "next", "last"],
+        ["first", "prev", "next", "last"],
+        ["first", "prev", "last"],
+    ]
     assert [has_next_link(p.headers.get("Link")) for p in pages] == [True, True, False]
     assert {p.headers["X-Total-Count"] for p in pages} == {"3"}
     whole = requests.get(url, params={"sysparm_limit": 10}, auth=AUTH, timeout=10)
@@ -38,7 +42,8 @@ def test_reference_links_and_single_record_and_errors(served: Served) -> None:
     linked = requests.get(url, params={"sysparm_fields": "caller_id,number"}, auth=AUTH, timeout=10).json()
     assert linked["result"][0]["caller_id"] == {
         "link": f"{conn.base_url}/api/now/table/sys_user/681ccaf9c0a8016400b98a06818d57c7",
-        "value": "681ccaf9c0a8016400b98a06818d57c7"}
+        "value": "681ccaf9c0a8016400b98a06818d57c7",
+    }
     one = requests.get(f"{url}/1c741bd70b2322007518478d83673af3", auth=AUTH, timeout=10).json()
     assert one["result"]["number"] == "INC0000060"
     missing = requests.get(f"{url}/0000", auth=AUTH, timeout=10)

@@ -22,16 +22,31 @@ from .test_translate import inc60
 pytestmark = pytest.mark.usefixtures("env")
 
 
-def push_body(operation: str, mod_count: int, record: dict[str, str], changed: list[str] | None = None,
-              previous: dict[str, str] | None = None, journal: list[dict[str, str]] | None = None) -> bytes:
+def push_body(
+    operation: str,
+    mod_count: int,
+    record: dict[str, str],
+    changed: list[str] | None = None,
+    previous: dict[str, str] | None = None,
+    journal: list[dict[str, str]] | None = None,
+) -> bytes:
     """The body the documented Business Rule builds: record limited to the connection's fields."""
     conn = make_conn()
     fields = {name: record.get(name, "") for name in conn.record_fields() if name in record}
-    return json.dumps({
-        "schema": "sla-tracker.servicenow.push/1", "operation": operation, "table": "incident",
-        "sys_id": record["sys_id"], "sys_mod_count": str(mod_count), "at": record["sys_updated_on"],
-        "changed": changed or [], "previous": previous or {}, "record": fields, "journal": journal or [],
-    }).encode()
+    return json.dumps(
+        {
+            "schema": "sla-tracker.servicenow.push/1",
+            "operation": operation,
+            "table": "incident",
+            "sys_id": record["sys_id"],
+            "sys_mod_count": str(mod_count),
+            "at": record["sys_updated_on"],
+            "changed": changed or [],
+            "previous": previous or {},
+            "record": fields,
+            "journal": journal or [],
+        }
+    ).encode()
 
 
 def signed(body: bytes, secret: bytes = b"push-secret", *, as_hex: bool = False) -> dict[str, str]:
@@ -41,14 +56,26 @@ def signed(body: bytes, secret: bytes = b"push-secret", *, as_hex: bool = False)
 
 def on_hold_push() -> bytes:
     """INC0000060 at modification 5 of its history: In Progress -> On Hold (Awaiting Caller)."""
-    record = {**inc60(), "state": "3", "hold_reason": "1", "priority": "4", "sys_mod_count": "5",
-              "sys_updated_on": "2016-12-12 16:00:00"}
+    record = {
+        **inc60(),
+        "state": "3",
+        "hold_reason": "1",
+        "priority": "4",
+        "sys_mod_count": "5",
+        "sys_updated_on": "2016-12-12 16:00:00",
+    }
     return push_body("update", 5, record, ["state", "hold_reason"], {"state": "2", "hold_reason": ""})
 
 
-@pytest.mark.parametrize("headers", [signed(b"BODY"), signed(b"BODY", as_hex=True),
-                                     {"authorization": "Bearer push-token"}, {"x-sn-signature": signed(b"BODY")[
-                                         "X-SN-Signature"]}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        signed(b"BODY"),
+        signed(b"BODY", as_hex=True),
+        {"authorization": "Bearer push-token"},
+        {"x-sn-signature": signed(b"BODY")["X-SN-Signature"]},
+    ],
+)
 def test_verify_accepts_a_good_signature_or_token(headers: dict[str, str]) -> None:
     verify(make_conn(), headers, b"BODY")
 
@@ -104,8 +131,14 @@ def test_push_is_idempotent_by_sys_id_and_mod_count() -> None:
 
 def test_push_carries_journal_entries_and_tier_changes() -> None:
     record = {**inc60(), "sys_updated_on": "2016-12-13 10:00:00", "caller_id.user_name": "abel.tuter"}
-    journal = [{"sys_id": "4db0e8cb1bcccc106a4a85507e4bcba2", "element": "comments",
-                "sys_created_on": "2016-12-13 10:00:00", "sys_created_by": "abel.tuter"}]
+    journal = [
+        {
+            "sys_id": "4db0e8cb1bcccc106a4a85507e4bcba2",
+            "element": "comments",
+            "sys_created_on": "2016-12-13 10:00:00",
+            "sys_created_by": "abel.tuter",
+        }
+    ]
     body = push_body("update", 9, record, ["company", "priority"], {"company": "", "priority": "3"}, journal)
     events = parse(make_conn(), body)
     assert [(e.id, e.type, e.field, e.value) for e in events] == [
@@ -123,9 +156,13 @@ def test_delete_push() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", {"schema": "other/1"}, json.loads(on_hold_push()) | {"table": "problem"},
-     json.loads(on_hold_push()) | {"sys_id": "short"},
-     {**json.loads(on_hold_push()), "record": {"number": "INC0000060", "sys_updated_on": "12/12/2016"}}],
+    [
+        b"not json",
+        {"schema": "other/1"},
+        json.loads(on_hold_push()) | {"table": "problem"},
+        json.loads(on_hold_push()) | {"sys_id": "short"},
+        {**json.loads(on_hold_push()), "record": {"number": "INC0000060", "sys_updated_on": "12/12/2016"}},
+    ],
 )
 def test_malformed_pushes_are_rejected_with_400(payload: Any) -> None:
     with pytest.raises(WebhookRejected) as caught:
@@ -144,9 +181,12 @@ def test_unknown_changes_restate_every_tracked_field() -> None:
     record = {**inc60(), "sys_updated_on": "2016-12-14 02:46:44"}
     events = parse(make_conn(), push_body("update", 15, record, ["*"]))
     assert {e.id.rsplit("-", 1)[1]: e.type for e in events} == {
-        "status": EventType.status_changed, "priority": EventType.priority_changed,
-        "assignee": EventType.assignee_changed, "assignment_group": EventType.field_changed,
-        "company": EventType.field_changed, "tier": EventType.field_changed,
+        "status": EventType.status_changed,
+        "priority": EventType.priority_changed,
+        "assignee": EventType.assignee_changed,
+        "assignment_group": EventType.field_changed,
+        "company": EventType.field_changed,
+        "tier": EventType.field_changed,
     }
     status = next(e for e in events if e.type is EventType.status_changed)
     audited = {e.id: e for e in history_events(make_conn(), inc60(), inc60_history())}[status.id]

@@ -24,7 +24,8 @@ from .test_translate import inc60
 
 Served = tuple[FakeServiceNow, ServiceNowConnection]
 SEED = [
-    "incident_get_by_sysid_value_doc_INC0000046.json", "incident_patch_response_value_doc_INC0000050.json",
+    "incident_get_by_sysid_value_doc_INC0000046.json",
+    "incident_patch_response_value_doc_INC0000050.json",
     "incident_list_value_exclref_INC0000037_inprogress_dev12629.json",
     "incident_get_by_sysid_value_doc_cli_INC0010112.json",
 ]
@@ -58,8 +59,11 @@ def test_full_sync_pages_through_records_with_history(served: Served) -> None:
     seed(fake)
     pages = run(conn)
     assert [p.fetched for p in pages] == [3, 3, 2]
-    assert [p.cursor for p in pages] == ["2016-12-14T02:46:44+00:00", "2018-08-14T07:49:43+00:00",
-                                         "2019-07-29T18:49:28+00:00"]
+    assert [p.cursor for p in pages] == [
+        "2016-12-14T02:46:44+00:00",
+        "2018-08-14T07:49:43+00:00",
+        "2019-07-29T18:49:28+00:00",
+    ]
     events = [e for p in pages for e in p.events]
     created = [e.key for e in events if e.type is EventType.created]
     assert (len(created), len(set(created))) == (8, 6)  # three records share the number ABCDEF123
@@ -92,7 +96,8 @@ def test_incremental_sync_rereads_only_the_overlap_and_ids_repeat(served: Served
     first_ids = {e.dedupe_key() for p in first for e in p.events}
     assert {e.dedupe_key() for p in again for e in p.events} <= first_ids
     assert dict(fake.logged("GET", "incident")[len(first)].params)["sysparm_query"].startswith(
-        "sys_updated_on>=2018-08-14 07:39:43^")
+        "sys_updated_on>=2018-08-14 07:39:43^"
+    )
 
 
 def test_a_record_updated_mid_sync_is_not_skipped(served: Served) -> None:
@@ -144,8 +149,9 @@ def test_bad_credentials_raise_permanent_error_with_servicenow_message(
 ) -> None:
     fake, conn = served
     monkeypatch.setenv("SN_TEST_PASSWORD", "wrong")
-    with pytest.raises(PermanentError, match="HTTP 401 User Not Authenticated: Required to provide Auth information") \
-            as caught:
+    with pytest.raises(
+        PermanentError, match="HTTP 401 User Not Authenticated: Required to provide Auth information"
+    ) as caught:
         run(conn)
     assert caught.value.status == 401
     assert "wrong" not in str(caught.value)
@@ -170,8 +176,18 @@ def test_missing_credentials_env_is_permanent(served: Served, monkeypatch: pytes
 def _peak_while_syncing(conn: ServiceNowConnection, fake: FakeServiceNow, count: int, *, trace: bool = True) -> int:
     template = record_of("incident_list_value_exclref_INC0000037_inprogress_dev12629.json")
     fake.tables.clear()
-    fake.add("incident", *({**template, "sys_id": f"{n:032x}", "number": f"INC{n:07d}",
-                            "sys_updated_on": f"2018-04-24 19:{n // 60 % 60:02d}:{n % 60:02d}"} for n in range(count)))
+    fake.add(
+        "incident",
+        *(
+            {
+                **template,
+                "sys_id": f"{n:032x}",
+                "number": f"INC{n:07d}",
+                "sys_updated_on": f"2018-04-24 19:{n // 60 % 60:02d}:{n % 60:02d}",
+            }
+            for n in range(count)
+        ),
+    )
     fake.log_requests = False
     gc.collect()
     urllib.parse.clear_cache()  # type: ignore[attr-defined]
@@ -220,9 +236,16 @@ def test_oauth_client_gets_a_token_then_reads_with_it(served: Served, monkeypatc
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake listens on plain http
     monkeypatch.setenv("SN_TEST_CLIENT_ID", "sla-client")
     monkeypatch.setenv("SN_TEST_CLIENT_SECRET", "client-s3cret")
-    oauth = conn.model_copy(update={"auth": OAuthAuth(
-        user_env="SN_TEST_USER", password_env="SN_TEST_PASSWORD",
-        client_id_env="SN_TEST_CLIENT_ID", client_secret_env="SN_TEST_CLIENT_SECRET")})
+    oauth = conn.model_copy(
+        update={
+            "auth": OAuthAuth(
+                user_env="SN_TEST_USER",
+                password_env="SN_TEST_PASSWORD",
+                client_id_env="SN_TEST_CLIENT_ID",
+                client_secret_env="SN_TEST_CLIENT_SECRET",
+            )
+        }
+    )
     assert sum(p.fetched for p in run(oauth)) == 8
     monkeypatch.setenv("SN_TEST_CLIENT_SECRET", "wrong")
     with pytest.raises(PermanentError, match="cannot authenticate") as caught:

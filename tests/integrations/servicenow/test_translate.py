@@ -33,39 +33,115 @@ def test_inc60_history_gives_exact_events() -> None:
     events = history_events(make_conn(), inc60(), inc60_history())
     chg = f"chg-{INC60_ID}"
     assert events == [
-        ev(f"created-{INC60_ID}", EventType.created, "2016-12-12 15:19:57", ticket=TicketSnapshot(
-            title="Unable to connect to email", status="New", status_category=StatusCategory.new, priority="P4",
-            tier="platinum", assignee=None, type="incident", url=URL + INC60_ID,
-            fields={"assignment_group": "287ebd7da9fe198100f92cc8d1d2154e", "impact": "2", "urgency": "2"})),
-        ev(f"{chg}-2-status", EventType.status_changed, "2016-12-12 15:25:00", to="In Progress",
-           to_category=StatusCategory.open, **{"from": "New"}),
-        ev(f"{chg}-2-assignee", EventType.assignee_changed, "2016-12-12 15:25:00",
-           to="5137153cc611227c000bbd1bd8cd2007"),
-        ev(f"{chg}-5-status", EventType.status_changed, "2016-12-12 16:00:00", to="On Hold",
-           to_category=StatusCategory.waiting, **{"from": "In Progress"}),
-        ev(f"{chg}-7-status", EventType.status_changed, "2016-12-13 08:30:00", to="In Progress",
-           to_category=StatusCategory.open, **{"from": "On Hold"}),
+        ev(
+            f"created-{INC60_ID}",
+            EventType.created,
+            "2016-12-12 15:19:57",
+            ticket=TicketSnapshot(
+                title="Unable to connect to email",
+                status="New",
+                status_category=StatusCategory.new,
+                priority="P4",
+                tier="platinum",
+                assignee=None,
+                type="incident",
+                url=URL + INC60_ID,
+                fields={"assignment_group": "287ebd7da9fe198100f92cc8d1d2154e", "impact": "2", "urgency": "2"},
+            ),
+        ),
+        ev(
+            f"{chg}-2-status",
+            EventType.status_changed,
+            "2016-12-12 15:25:00",
+            to="In Progress",
+            to_category=StatusCategory.open,
+            **{"from": "New"},
+        ),
+        ev(
+            f"{chg}-2-assignee",
+            EventType.assignee_changed,
+            "2016-12-12 15:25:00",
+            to="5137153cc611227c000bbd1bd8cd2007",
+        ),
+        ev(
+            f"{chg}-5-status",
+            EventType.status_changed,
+            "2016-12-12 16:00:00",
+            to="On Hold",
+            to_category=StatusCategory.waiting,
+            **{"from": "In Progress"},
+        ),
+        ev(
+            f"{chg}-7-status",
+            EventType.status_changed,
+            "2016-12-13 08:30:00",
+            to="In Progress",
+            to_category=StatusCategory.open,
+            **{"from": "On Hold"},
+        ),
         ev(f"{chg}-8-priority", EventType.priority_changed, "2016-12-13 09:00:00", to="P3", **{"from": "P4"}),
-        ev(f"{chg}-12-status", EventType.status_changed, "2016-12-13 23:56:33", to="Resolved",
-           to_category=StatusCategory.resolved, **{"from": "In Progress"}),
-        ev(f"{chg}-15-status", EventType.status_changed, "2016-12-14 02:46:44", to="Closed",
-           to_category=StatusCategory.closed, **{"from": "Resolved"}),
+        ev(
+            f"{chg}-12-status",
+            EventType.status_changed,
+            "2016-12-13 23:56:33",
+            to="Resolved",
+            to_category=StatusCategory.resolved,
+            **{"from": "In Progress"},
+        ),
+        ev(
+            f"{chg}-15-status",
+            EventType.status_changed,
+            "2016-12-14 02:46:44",
+            to="Closed",
+            to_category=StatusCategory.closed,
+            **{"from": "Resolved"},
+        ),
     ]
 
 
 @pytest.mark.parametrize(
     ("payload", "key", "opened", "category", "priority", "assignee"),
     [
-        ("incident_get_by_sysid_value_doc_INC0000046.json", "INC0000046", "2015-11-02 22:04:15",
-         StatusCategory.new, "P3", None),
-        ("incident_get_by_sysid_value_doc_cli_INC0010112.json", "INC0010112", "2019-07-29 18:48:43",
-         StatusCategory.new, "P5", None),
-        ("incident_list_value_exclref_INC0000037_inprogress_dev12629.json", "INC0000037", "2018-01-25 00:34:56",
-         StatusCategory.open, "P3", "46ca0887a9fe19810191e08e51927ebf"),
-        ("incident_patch_response_value_doc_INC0000050.json", "INC0000050", "2015-11-02 21:58:24",
-         StatusCategory.open, "P1", "681b365ec0a80164000fb0b05854a0cd"),
-        ("incident_list_value_exclref_3records_new_dev12629.json", "ABCDEF123", "2018-08-14 07:41:04",
-         StatusCategory.new, "P5", None),
+        (
+            "incident_get_by_sysid_value_doc_INC0000046.json",
+            "INC0000046",
+            "2015-11-02 22:04:15",
+            StatusCategory.new,
+            "P3",
+            None,
+        ),
+        (
+            "incident_get_by_sysid_value_doc_cli_INC0010112.json",
+            "INC0010112",
+            "2019-07-29 18:48:43",
+            StatusCategory.new,
+            "P5",
+            None,
+        ),
+        (
+            "incident_list_value_exclref_INC0000037_inprogress_dev12629.json",
+            "INC0000037",
+            "2018-01-25 00:34:56",
+            StatusCategory.open,
+            "P3",
+            "46ca0887a9fe19810191e08e51927ebf",
+        ),
+        (
+            "incident_patch_response_value_doc_INC0000050.json",
+            "INC0000050",
+            "2015-11-02 21:58:24",
+            StatusCategory.open,
+            "P1",
+            "681b365ec0a80164000fb0b05854a0cd",
+        ),
+        (
+            "incident_list_value_exclref_3records_new_dev12629.json",
+            "ABCDEF123",
+            "2018-08-14 07:41:04",
+            StatusCategory.new,
+            "P5",
+            None,
+        ),
         (INC60, "INC0000060", "2016-12-12 15:19:57", StatusCategory.closed, "P3", "5137153cc611227c000bbd1bd8cd2007"),
     ],
 )
@@ -74,8 +150,12 @@ def test_each_fixture_without_history_is_one_created_event(
 ) -> None:
     record = record_of(payload)
     [event] = history_events(make_conn(), record, [])
-    assert (event.key, event.id, event.type, event.at) == (key, f"created-{record['sys_id']}", EventType.created,
-                                                          at(opened))
+    assert (event.key, event.id, event.type, event.at) == (
+        key,
+        f"created-{record['sys_id']}",
+        EventType.created,
+        at(opened),
+    )
     assert event.ticket is not None
     ticket = event.ticket
     assert (ticket.status_category, ticket.priority, ticket.assignee) == (category, priority, assignee)
@@ -99,8 +179,15 @@ def test_journal_rows_become_comments_with_role_and_visibility() -> None:
 
 
 def test_audit_row_without_checkpoint_falls_back_to_its_own_id() -> None:
-    row = audit_row("b1c3d2e4f5a601001a2b3c4d5e6f7a8b", INC60_ID, "assigned_to", "46d44a5dc0a8010e0000c8b06e0b1971",
-                    "5137153cc611227c000bbd1bd8cd2007", "", "2016-12-13 10:00:00")
+    row = audit_row(
+        "b1c3d2e4f5a601001a2b3c4d5e6f7a8b",
+        INC60_ID,
+        "assigned_to",
+        "46d44a5dc0a8010e0000c8b06e0b1971",
+        "5137153cc611227c000bbd1bd8cd2007",
+        "",
+        "2016-12-13 10:00:00",
+    )
     events = history_events(make_conn(), inc60(), [row])
     assert [(e.id, e.type, e.to) for e in events[1:]] == [
         ("audit-b1c3d2e4f5a601001a2b3c4d5e6f7a8b", EventType.assignee_changed, "5137153cc611227c000bbd1bd8cd2007"),
@@ -145,9 +232,15 @@ def test_machine_timezone_does_not_change_results(far_timezone: None) -> None:
 @pytest.mark.parametrize(
     ("state", "hold", "expected"),
     [
-        ("1", "", StatusCategory.new), ("2", "", StatusCategory.open), ("3", "1", StatusCategory.waiting),
-        ("3", "4", StatusCategory.open), ("3", "", StatusCategory.open), ("6", "", StatusCategory.resolved),
-        ("7", "", StatusCategory.closed), ("8", "", StatusCategory.closed), ("99", "", None),
+        ("1", "", StatusCategory.new),
+        ("2", "", StatusCategory.open),
+        ("3", "1", StatusCategory.waiting),
+        ("3", "4", StatusCategory.open),
+        ("3", "", StatusCategory.open),
+        ("6", "", StatusCategory.resolved),
+        ("7", "", StatusCategory.closed),
+        ("8", "", StatusCategory.closed),
+        ("99", "", None),
     ],
 )
 def test_incident_state_and_hold_reason_mapping(state: str, hold: str, expected: StatusCategory | None) -> None:

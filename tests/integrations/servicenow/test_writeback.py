@@ -31,12 +31,18 @@ def patches(fake: FakeServiceNow) -> list[tuple[str, object]]:
 @pytest.mark.parametrize(
     ("action", "body"),
     [
-        (WriteBackAction(WriteBackKind.comment, "INC0000037", body="Resolution due in 30 minutes"),
-         {"work_notes": "Resolution due in 30 minutes"}),
-        (WriteBackAction(WriteBackKind.comment, "INC0000037", body="We are on it", public=True),
-         {"comments": "We are on it"}),
-        (WriteBackAction(WriteBackKind.assign, "INC0000037", assignee="5137153cc611227c000bbd1bd8cd2007"),
-         {"assigned_to": "5137153cc611227c000bbd1bd8cd2007"}),
+        (
+            WriteBackAction(WriteBackKind.comment, "INC0000037", body="Resolution due in 30 minutes"),
+            {"work_notes": "Resolution due in 30 minutes"},
+        ),
+        (
+            WriteBackAction(WriteBackKind.comment, "INC0000037", body="We are on it", public=True),
+            {"comments": "We are on it"},
+        ),
+        (
+            WriteBackAction(WriteBackKind.assign, "INC0000037", assignee="5137153cc611227c000bbd1bd8cd2007"),
+            {"assigned_to": "5137153cc611227c000bbd1bd8cd2007"},
+        ),
         (WriteBackAction(WriteBackKind.assign, "INC0000037", assignee=f"group:{GROUP}"), {"assignment_group": GROUP}),
         (WriteBackAction(WriteBackKind.priority, "INC0000037", priority="raise"), {"impact": "1", "urgency": "2"}),
         (WriteBackAction(WriteBackKind.priority, "INC0000037", priority="P1"), {"impact": "1", "urgency": "1"}),
@@ -67,7 +73,8 @@ def test_raise_at_the_top_priority_sends_nothing(seeded: Served) -> None:
 def test_tables_without_calculated_priority_get_priority_itself(seeded: Served) -> None:
     fake, conn = seeded
     adapter(conn.model_copy(update={"calculated_priority": False})).write_back(
-        WriteBackAction(WriteBackKind.priority, "INC0000037", priority="raise"))
+        WriteBackAction(WriteBackKind.priority, "INC0000037", priority="raise")
+    )
     assert patches(fake) == [(INC37_ID, {"priority": "2"})]
 
 
