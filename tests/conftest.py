@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 
 from app.auth.service import create_key
 from app.clocks.context import reset_caches
@@ -125,3 +126,9 @@ def write_headers(db: Database) -> dict[str, str]:
 @pytest.fixture
 def admin_headers(db: Database) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_key(db, 'admin')}"}
+
+
+def count_rows(db: Database, column: Any) -> int:
+    """``SELECT count(column)`` in a reading transaction."""
+    with db.transaction(write=False) as session:
+        return int(session.scalar(select(func.count(column))) or 0)

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         default=12.0, gt=0, le=24 * 30, description="How long a board sign-in (or wallboard visit) lasts."
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    outbox_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days to keep outbound events, their deliveries and attempts (the live stream's replay "
+        "and redelivery reach back this far); pending deliveries are always kept. 0 keeps everything.",
+    )
     webhook_allowed_networks: str = Field(
         default="",
         description="CIDRs (comma separated) of private networks outbound webhooks may reach.",

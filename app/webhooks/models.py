@@ -27,7 +27,8 @@ class OutboxEventRow(Base):
     # No foreign key: a clock row may be deleted by a replay, its history stays.
     clock_id: Mapped[int | None] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime]
+    # Indexed for the retention job (``outbox.prune``).
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class SubscriptionRow(Base):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from app.tickets.models import TicketRow
@@ -111,3 +111,19 @@ def emit(
                 )
             )
     return row
+
+
+def prune(session: Session, before: datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` outbox events created before ``before``, with their deliveries and attempts.
+
+    Events with a delivery still pending stay (whatever their age) until it is delivered or dead.
+    """
+    pending = exists().where(DeliveryRow.event_id == OutboxEventRow.id, DeliveryRow.status == "pending")
+    query = select(OutboxEventRow.id).where(OutboxEventRow.created_at < before, ~pending)
+    ids = list(session.scalars(query.order_by(OutboxEventRow.created_at).limit(limit)))
+    if not ids:
+        return 0
+    # Attempts go with their deliveries (ON DELETE CASCADE).
+    session.execute(delete(DeliveryRow).where(DeliveryRow.event_id.in_(ids)))
+    session.execute(delete(OutboxEventRow).where(OutboxEventRow.id.in_(ids)))
+    return len(ids)

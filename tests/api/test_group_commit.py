@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clocks.models import ClockRow
@@ -19,6 +19,7 @@ from app.tickets.models import TicketEventRow
 from app.tickets.service import IngestResult
 from app.tickets.writer import IngestRequest, IngestWriter
 from tests.api.factories import created, event, setup_support
+from tests.conftest import count_rows
 
 
 def _events(*bodies: dict[str, Any]) -> list[NormalizedEvent]:
@@ -28,11 +29,6 @@ def _events(*bodies: dict[str, Any]) -> list[NormalizedEvent]:
 def _writer(client: TestClient) -> IngestWriter:
     writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
     return writer
-
-
-def _count(db: Database, column: Any) -> int:
-    with db.transaction(write=False) as session:
-        return int(session.scalar(select(func.count(column))) or 0)
 
 
 def test_one_transaction_for_several_requests_each_with_its_answer(
@@ -60,9 +56,9 @@ def test_one_transaction_for_several_requests_each_with_its_answer(
     assert [(len(r.new), len(r.duplicate)) for r in results] == [(2, 0), (1, 0), (1, 1)]
     assert [p.ticket.key for p in results[2].projections] == ["T-3"]
     assert len(commits) == 1
-    assert _count(db, TicketEventRow.id) == 4
+    assert count_rows(db, TicketEventRow.id) == 4
     # Every ticket projected: first_response and resolution clocks for T-1, T-2 and T-3.
-    assert _count(db, ClockRow.id) == 6
+    assert count_rows(db, ClockRow.id) == 6
 
 
 def test_a_failing_request_fails_alone_and_leaves_nothing(
@@ -105,8 +101,8 @@ def test_concurrent_posts_of_one_event_accept_it_once(
 
     assert sum(a["accepted"] for a in answers) == 12
     assert sum(a["duplicates"] for a in answers) == 18
-    assert _count(db, TicketEventRow.id) == 12
-    assert _count(db, ClockRow.id) == 24
+    assert count_rows(db, TicketEventRow.id) == 12
+    assert count_rows(db, ClockRow.id) == 24
 
 
 def test_the_writer_thread_stops_with_the_app_and_restarts_on_use(
