@@ -84,6 +84,7 @@ def serve(
 @main.command()
 def worker() -> None:
     """Run the background jobs (escalation scanner, webhook deliverer, sync pollers) in the foreground."""
+    from app.core.runtime import tune_gc
     from app.worker.jobs import all_jobs
     from app.worker.runner import Worker
 
@@ -94,6 +95,7 @@ def worker() -> None:
     if not status.up_to_date:
         fail(status.describe())
     runner = Worker(db, system_now, all_jobs(), settings.worker_interval_seconds)
+    tune_gc()
     try:
         runner.run_forever()
     except KeyboardInterrupt:

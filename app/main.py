@@ -17,6 +17,7 @@ from app.core.db import Database, build_engine
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware, record_route_template
 from app.core.problems import install_problem_handlers
+from app.core.runtime import tune_gc
 from app.health.router import router as health_router
 from app.tickets.writer import IngestWriter
 from app.worker.jobs import all_jobs
@@ -96,4 +97,6 @@ def create_app_from_env() -> FastAPI:
     """Entry point for ``uvicorn --factory`` (each uvicorn worker process builds its own app)."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc()
+    return app

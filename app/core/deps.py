@@ -1,4 +1,8 @@
-"""FastAPI dependency aliases that make route signatures read like prose."""
+"""FastAPI dependency aliases that make route signatures read like prose.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs sync ones in the thread pool, a thread
+hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from app.core.db import Database
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -28,17 +32,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     now: Now = request.app.state.now
     return now()
 
 
-def get_now_fn(request: Request) -> Now:
+async def get_now_fn(request: Request) -> Now:
     now: Now = request.app.state.now
     return now
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -89,8 +89,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-def record_route_template(request: Request) -> None:
+async def record_route_template(request: Request) -> None:
     """App-wide dependency: note the matched route's template for metrics and logs.
+
+    Async, like every dependency that does no I/O: FastAPI runs sync ones in the thread pool.
 
     The template, never the raw path: bounded label cardinality and no ids or tokens in metrics.
     """

@@ -129,7 +129,7 @@ class IngestWriter:
             request.future.set_result(answer)
 
 
-def get_writer(request: Request) -> IngestWriter:
+async def get_writer(request: Request) -> IngestWriter:
     """The app's writer (``create_app`` makes one per app; its lifespan stops it)."""
     writer: IngestWriter = request.app.state.ingest_writer
     return writer
