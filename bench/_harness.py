@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,21 @@ def run_wrk(
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     result: dict[str, float] = json.loads(line.removeprefix("RESULT "))
     return result
+
+
+def group_commit_summary(port: int) -> str:
+    """How the service's ingestion writer batched the run (from its ``/metrics``)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = {
+        name: float(value)
+        for name, _, value in (line.partition(" ") for line in text.splitlines())
+        if name in ("sla_ingest_batch_events_sum", "sla_ingest_batch_events_count")
+    }
+    count = values.get("sla_ingest_batch_events_count", 0.0)
+    events = values.get("sla_ingest_batch_events_sum", 0.0)
+    mean = events / count if count else 0.0
+    return f"group commit: {events:.0f} events in {count:.0f} transactions, {mean:.1f} per transaction"
 
 
 def ensure_wrk() -> None:

@@ -51,23 +51,50 @@ def rows(count: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]
         for m, metric in enumerate(("first_response", "resolution")):
             due = T0 + timedelta(seconds=rng.randrange(SPAN))
             state = "running" if rng.random() < 0.8 else "paused"
-            clocks.append((2 * t + m + 1, t + 1, 1, "bench", 1, metric, 1, state, False, 3600, 3600, 0,
-                           due if state == "running" else None, T0, "24x7", "bench", f"B-{t}", "P2", "gold",
-                           T0, DETAIL, False))
+            clocks.append(
+                (
+                    2 * t + m + 1,
+                    t + 1,
+                    1,
+                    "bench",
+                    1,
+                    metric,
+                    1,
+                    state,
+                    False,
+                    3600,
+                    3600,
+                    0,
+                    due if state == "running" else None,
+                    T0,
+                    "24x7",
+                    "bench",
+                    f"B-{t}",
+                    "P2",
+                    "gold",
+                    T0,
+                    DETAIL,
+                    False,
+                )
+            )
     return tickets, clocks
 
 
-CLOCK_COLUMNS = ("id, ticket_id, policy_version_id, policy, policy_version, metric, cycle, state, breached, "
-                 "target_seconds, limit_seconds, elapsed_seconds, due_at, started_at, calendar, source, ticket_key, "
-                 "priority, tier, evaluated_at, detail, exempt")
+CLOCK_COLUMNS = (
+    "id, ticket_id, policy_version_id, policy, policy_version, metric, cycle, state, breached, "
+    "target_seconds, limit_seconds, elapsed_seconds, due_at, started_at, calendar, source, ticket_key, "
+    "priority, tier, evaluated_at, detail, exempt"
+)
 TICKET_COLUMNS = "id, source, key, fields, last_event_at, deleted, updated_at"
 
 
 def seed(db: Database, count: int) -> None:
     tickets, clocks = rows(count)
-    version = ("INSERT INTO policies (id, name, current_version, created_at) VALUES (1, 'bench', 1, :t); "
-               "INSERT INTO policy_versions (id, policy_id, version, spec, fingerprint, published_at, published_by) "
-               "VALUES (1, 1, 1, '{}', 'x', :t, 'bench')")
+    version = (
+        "INSERT INTO policies (id, name, current_version, created_at) VALUES (1, 'bench', 1, :t); "
+        "INSERT INTO policy_versions (id, policy_id, version, spec, fingerprint, published_at, published_by) "
+        "VALUES (1, 1, 1, '{}', 'x', :t, 'bench')"
+    )
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -131,8 +158,10 @@ def run(name: str, url: str, count: int) -> tuple[float, float]:
     with db.engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM clocks WHERE state IN ('running', 'paused')")).scalar()
     query_ms, pk_ms, rows_returned = measure(db, count)
-    print(f"{name}: {total} open clocks seeded in {seeded:.0f}s; at-risk(30m) p50 {query_ms:.2f} ms "
-          f"({rows_returned} rows), primary-key lookup p50 {pk_ms:.2f} ms")
+    print(
+        f"{name}: {total} open clocks seeded in {seeded:.0f}s; at-risk(30m) p50 {query_ms:.2f} ms "
+        f"({rows_returned} rows), primary-key lookup p50 {pk_ms:.2f} ms"
+    )
     db.dispose()
     return query_ms, pk_ms
 
@@ -149,16 +178,19 @@ def main() -> None:
     port = os.environ.get("SLA_BENCH_PG_PORT", "54351")
     env = {**os.environ, "SLA_PGTEST_DIR": f"/tmp/sla-bench-pg-{port}", "SLA_PGTEST_PORT": port}
     if url is None:
-        url = subprocess.run([str(ROOT / "scripts/pg.sh"), "start"], env=env, check=True, capture_output=True,
-                             text=True).stdout.strip()
+        url = subprocess.run(
+            [str(ROOT / "scripts/pg.sh"), "start"], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
         started_pg = True
     try:
         postgres = run("postgresql", url, args.clocks)
     finally:
         if started_pg:
             subprocess.run([str(ROOT / "scripts/pg.sh"), "stop"], env=env, check=False)
-    print(f"sqlite_p50_ms={sqlite[0]:.2f} postgres_p50_ms={postgres[0]:.2f} "
-          f"sqlite_vs_pk={sqlite[0] / sqlite[1]:.1f} postgres_vs_pk={postgres[0] / postgres[1]:.1f}")
+    print(
+        f"sqlite_p50_ms={sqlite[0]:.2f} postgres_p50_ms={postgres[0]:.2f} "
+        f"sqlite_vs_pk={sqlite[0] / sqlite[1]:.1f} postgres_vs_pk={postgres[0] / postgres[1]:.1f}"
+    )
 
 
 if __name__ == "__main__":

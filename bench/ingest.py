@@ -25,6 +25,7 @@ from bench._harness import (
     CLI,
     ensure_wrk,
     free_port,
+    group_commit_summary,
     hello_command,
     make_workdir,
     migrate_and_apply,
@@ -67,11 +68,14 @@ def main() -> None:
     env["SLA_BENCH_KEY"] = key
 
     results = {}
+    batching = ""
     for name, command in (("hello", hello_command()), ("ingest", service_command())):
         port = free_port()
         with running(command, port, env):
             run_wrk(port, 2, args.connections, {**env, "SLA_BENCH_KEY": key})  # warm-up
             results[name] = run_wrk(port, args.seconds, args.connections, env)
+            if name == "ingest":
+                batching = group_commit_summary(port)
         if results[name]["non2xx"]:
             raise SystemExit(f"{name}: {results[name]['non2xx']} non-2xx answers")
 
@@ -87,6 +91,7 @@ def main() -> None:
         f"ingest: {events_per_s:.0f} events/s, p50 {ingest['p50_us'] / 1000:.1f} ms, "
         f"p99 {ingest['p99_us'] / 1000:.1f} ms; stored {stored} events on {tickets} tickets, {clocks} clocks"
     )
+    print(f"{batching} (warm-up included)")
     print(
         f"events_per_s={events_per_s:.0f} p50_ms={ingest['p50_us'] / 1000:.1f} p99_ms={ingest['p99_us'] / 1000:.1f} "
         f"hello_req_per_s={hello:.0f} ratio={events_per_s / hello:.2f}"

@@ -86,10 +86,12 @@ def seed(fake: Any, total: int) -> None:
     raised = changelog_items("issue_updated-priority-mattermost-cloud-raised.json")  # Low -> High
     in_progress = payload("issue_updated-status-mattermost-cloud-started.json")["issue"]["fields"]["status"]
     done = payload("issue_updated-status-mattermost-cloud-resolved.json")["issue"]["fields"]["status"]
-    to_waiting = [{**started[0], "from": "3", "fromString": "In Progress", "to": "10005",
-                   "toString": "Waiting for customer"}]
-    from_waiting = [{**started[0], "from": "10005", "fromString": "Waiting for customer", "to": "3",
-                     "toString": "In Progress"}]
+    to_waiting = [
+        {**started[0], "from": "3", "fromString": "In Progress", "to": "10005", "toString": "Waiting for customer"}
+    ]
+    from_waiting = [
+        {**started[0], "from": "10005", "fromString": "Waiting for customer", "to": "3", "toString": "In Progress"}
+    ]
     # One real issue as the template; each issue shares its unchanged parts (the fake only reads them).
     template = make_issue(0, updated=T0)
     agent_comment = comment(0, T0, AGENT)
@@ -101,28 +103,50 @@ def seed(fake: Any, total: int) -> None:
         created = T0 + timedelta(seconds=30 * n)
         at = created + timedelta(minutes=5)
         histories = [history(hid, at, started)]
-        comments = [{**agent_comment, "id": str(hid), "created": _jt(at + timedelta(minutes=5)),
-                     "updated": _jt(at + timedelta(minutes=5)), "self": f"https://fake/rest/api/2/comment/{hid}"}]
+        comments = [
+            {
+                **agent_comment,
+                "id": str(hid),
+                "created": _jt(at + timedelta(minutes=5)),
+                "updated": _jt(at + timedelta(minutes=5)),
+                "self": f"https://fake/rest/api/2/comment/{hid}",
+            }
+        ]
         status = in_progress
         if n % 4 == 0:
             histories.append(history(hid + 1, at + timedelta(minutes=7), raised))
         if n % 3 == 0:
             histories.append(history(hid + 2, at + timedelta(minutes=20), to_waiting))
-            comments.append({**customer_comment, "id": str(hid + 1), "created": _jt(at + timedelta(hours=2)),
-                             "updated": _jt(at + timedelta(hours=2)),
-                             "self": f"https://fake/rest/api/2/comment/{hid + 1}"})
+            comments.append(
+                {
+                    **customer_comment,
+                    "id": str(hid + 1),
+                    "created": _jt(at + timedelta(hours=2)),
+                    "updated": _jt(at + timedelta(hours=2)),
+                    "self": f"https://fake/rest/api/2/comment/{hid + 1}",
+                }
+            )
             histories.append(history(hid + 3, at + timedelta(hours=2, minutes=1), from_waiting))
         last = histories[-1]["created"]
         if n % 2 == 0:
             histories.append(history(hid + 4, at + timedelta(hours=3), resolved))
             status, last = done, histories[-1]["created"]
         hid += 10
-        fields = {**template["fields"], "created": _jt(created), "updated": max(last, comments[-1]["created"]),
-                  "status": status}
+        fields = {
+            **template["fields"],
+            "created": _jt(created),
+            "updated": max(last, comments[-1]["created"]),
+            "status": status,
+        }
         if n % 4 == 0:
             fields["priority"] = {**fields["priority"], "name": "High", "id": "2"}
-        issue = {**template, "id": str(20_000 + n), "key": f"SUP-{n}",
-                 "self": f"https://fake/rest/api/2/issue/{20_000 + n}", "fields": fields}
+        issue = {
+            **template,
+            "id": str(20_000 + n),
+            "key": f"SUP-{n}",
+            "self": f"https://fake/rest/api/2/issue/{20_000 + n}",
+            "fields": fields,
+        }
         fake.add_issue(issue, histories, comments)
 
 
@@ -219,8 +243,10 @@ def main() -> None:
         f"run_sync: {report.fetched} issues in {report.pages} pages, {elapsed:.1f}s, {per_s:.0f} issues/s; "
         f"{report.new} new events ({events} stored), {tickets} tickets, {clocks} clocks; cursor {report.cursor}"
     )
-    print(f"goals: >= 500 issues/s ({'met' if per_s >= 500 else 'missed'}), "
-          f"peak RSS <= 300 MB ({'met' if rss <= 300 else 'missed'}: {rss:.0f} MB)")
+    print(
+        f"goals: >= 500 issues/s ({'met' if per_s >= 500 else 'missed'}), "
+        f"peak RSS <= 300 MB ({'met' if rss <= 300 else 'missed'}: {rss:.0f} MB)"
+    )
     if args.issues < FULL_ISSUES:
         print(f"(the issue's size is {FULL_ISSUES} issues: run with --issues {FULL_ISSUES}, ~6 minutes here)")
     print(

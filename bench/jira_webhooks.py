@@ -42,6 +42,7 @@ from bench._harness import (
     ROOT,
     ensure_wrk,
     free_port,
+    group_commit_summary,
     hello_any_path_command,
     make_workdir,
     migrate_and_apply,
@@ -121,9 +122,14 @@ class Bodies:
             body["changelog"]["id"] = str(next(self.change_ids))
         if "comment" in body:
             cid = str(next(self.comment_ids))
-            body["comment"].update({"id": cid, "self": f"https://example.atlassian.net/rest/api/2/issue/"
-                                    f"{issue['id']}/comment/{cid}", "created": jira_time(at),
-                                    "updated": jira_time(at)})
+            body["comment"].update(
+                {
+                    "id": cid,
+                    "self": f"https://example.atlassian.net/rest/api/2/issue/{issue['id']}/comment/{cid}",
+                    "created": jira_time(at),
+                    "updated": jira_time(at),
+                }
+            )
         return body
 
 
@@ -179,6 +185,7 @@ def main() -> None:
     script = ROOT / "bench/webhooks.lua"
 
     results, warmups = {}, {}
+    batching = ""
     for name, command in (("hello", hello_any_path_command()), ("webhooks", service_command())):
         port = free_port()
         with running(command, port, env):
@@ -186,6 +193,8 @@ def main() -> None:
             warmups[name] = run_wrk(port, 2, args.connections, warm_env, script, threads)
             run_env = {**env, "SLA_BENCH_REQUESTS": str(work / "run")}
             results[name] = run_wrk(port, args.seconds, args.connections, run_env, script, threads)
+            if name == "webhooks":
+                batching = group_commit_summary(port)
         for result in (warmups[name], results[name]):
             if result["non2xx"] or result["errors"]:
                 raise SystemExit(f"{name}: {result['non2xx']} non-2xx answers, {result['errors']} errors")
@@ -220,6 +229,7 @@ def main() -> None:
         f"verified in SQLite: {receipts} receipts for {sent} answered deliveries (warm-up included), "
         f"{new} new events ({duplicates} duplicates), {stored} jira events on {tickets} tickets, {clocks} clocks"
     )
+    print(f"{batching} (warm-up included)")
     print(
         f"webhooks_per_s={per_s:.0f} p50_ms={hook['p50_us'] / 1000:.1f} p99_ms={hook['p99_us'] / 1000:.1f} "
         f"hello_req_per_s={hello:.0f} ratio={per_s / hello:.2f}"

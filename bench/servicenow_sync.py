@@ -62,8 +62,9 @@ def connection(base_url: str) -> dict[str, Any]:
         "type": "servicenow",
         "base_url": base_url,
         "auth": {"user_env": "SN_BENCH_USER", "password_env": "SN_BENCH_PASSWORD"},
-        "mapping": {"tier": {"field": "company.name", "values": {"ACME North America": "platinum"},
-                             "default": "standard"}},
+        "mapping": {
+            "tier": {"field": "company.name", "values": {"ACME North America": "platinum"}, "default": "standard"}
+        },
     }
 
 
@@ -88,26 +89,49 @@ def seed(fake: Any, total: int) -> None:
         if n % 4 == 0:
             changes.append((timedelta(minutes=7), "priority", "4", "3"))
         if n % 3 == 0:
-            changes += [(timedelta(minutes=20), "state", "2", "3"), (timedelta(minutes=20), "hold_reason", "", "1"),
-                        (timedelta(hours=2), "state", "3", "2"), (timedelta(hours=2), "hold_reason", "1", "")]
+            changes += [
+                (timedelta(minutes=20), "state", "2", "3"),
+                (timedelta(minutes=20), "hold_reason", "", "1"),
+                (timedelta(hours=2), "state", "3", "2"),
+                (timedelta(hours=2), "hold_reason", "1", ""),
+            ]
         if n % 2 == 0:
             changes.append((timedelta(hours=3), "state", "2", "6"))
         state, priority, checkpoint = "1", "4", 1
         for k, (offset, field, old, new) in enumerate(changes):
             checkpoint += 1 if k == 0 or offset != changes[k - 1][0] else 0
-            audits.append(audit_row(f"{n:024x}{k:08x}", sys_id, field, old, new, str(checkpoint),
-                                    _sn(opened + offset)))
+            audits.append(audit_row(f"{n:024x}{k:08x}", sys_id, field, old, new, str(checkpoint), _sn(opened + offset)))
             state, priority = (new, priority) if field == "state" else (state, new if field == "priority" else priority)
         updated = opened + changes[-1][0]
         if n % 2 == 1:
             said = opened + timedelta(minutes=10)
-            journals.append({**journal_template, "sys_id": f"{n:024x}ffffffff", "sys_created_on": _sn(said),
-                             "element_id": sys_id, "element": "comments", "sys_created_by": "beth.anglin"})
+            journals.append(
+                {
+                    **journal_template,
+                    "sys_id": f"{n:024x}ffffffff",
+                    "sys_created_on": _sn(said),
+                    "element_id": sys_id,
+                    "element": "comments",
+                    "sys_created_by": "beth.anglin",
+                }
+            )
             updated, checkpoint = max(updated, said), checkpoint + 1
-        incidents.append({**template, "sys_id": sys_id, "number": f"INC{n:07d}", "opened_at": _sn(opened),
-                          "sys_created_on": _sn(opened), "sys_updated_on": _sn(updated), "state": state,
-                          "priority": priority, "hold_reason": "1" if state == "3" else "",
-                          "sys_mod_count": str(checkpoint), "closed_at": "", "resolved_at": ""})
+        incidents.append(
+            {
+                **template,
+                "sys_id": sys_id,
+                "number": f"INC{n:07d}",
+                "opened_at": _sn(opened),
+                "sys_created_on": _sn(opened),
+                "sys_updated_on": _sn(updated),
+                "state": state,
+                "priority": priority,
+                "hold_reason": "1" if state == "3" else "",
+                "sys_mod_count": str(checkpoint),
+                "closed_at": "",
+                "resolved_at": "",
+            }
+        )
     fake.add("incident", *incidents)
     fake.add("sys_audit", *audits)
     fake.add("sys_journal_field", *journals)
@@ -140,10 +164,18 @@ def fetch_only(base_url: str, expected: int) -> float:
     tracked = ",".join(conn.tracked_fields())
 
     def get(client: httpx.Client, table: str, query: str, fields: list[str], limit: int, offset: int) -> Any:
-        response = client.get(f"/api/now/table/{table}", params={
-            "sysparm_query": query, "sysparm_fields": ",".join(fields), "sysparm_limit": limit,
-            "sysparm_offset": offset, "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true",
-            "sysparm_suppress_pagination_header": "false"})
+        response = client.get(
+            f"/api/now/table/{table}",
+            params={
+                "sysparm_query": query,
+                "sysparm_fields": ",".join(fields),
+                "sysparm_limit": limit,
+                "sysparm_offset": offset,
+                "sysparm_display_value": "false",
+                "sysparm_exclude_reference_link": "true",
+                "sysparm_suppress_pagination_header": "false",
+            },
+        )
         response.raise_for_status()
         return response, response.json()["result"]
 
@@ -160,16 +192,27 @@ def fetch_only(base_url: str, expected: int) -> float:
     auth = (CREDENTIALS["SN_BENCH_USER"], CREDENTIALS["SN_BENCH_PASSWORD"])
     with httpx.Client(base_url=base_url, auth=auth, timeout=60) as client:
         while True:
-            response, rows = get(client, conn.table, records_query(conn, lower), conn.record_fields(),
-                                 conn.page_size, offset)
+            response, rows = get(
+                client, conn.table, records_query(conn, lower), conn.record_fields(), conn.page_size, offset
+            )
             seen += len(rows)
             ids = [row["sys_id"] for row in rows]
             for start in range(0, len(ids), ID_BATCH):
-                in_ids = ",".join(ids[start:start + ID_BATCH])
-                all_rows(client, "sys_audit", f"tablename={conn.table}^documentkeyIN{in_ids}^fieldnameIN{tracked}"
-                         "^ORDERBYsys_created_on^ORDERBYsys_id", AUDIT_FIELDS)
-                all_rows(client, "sys_journal_field", f"name={conn.table}^element_idIN{in_ids}^elementIN"
-                         "comments,work_notes^ORDERBYsys_created_on^ORDERBYsys_id", JOURNAL_FIELDS)
+                in_ids = ",".join(ids[start : start + ID_BATCH])
+                all_rows(
+                    client,
+                    "sys_audit",
+                    f"tablename={conn.table}^documentkeyIN{in_ids}^fieldnameIN{tracked}"
+                    "^ORDERBYsys_created_on^ORDERBYsys_id",
+                    AUDIT_FIELDS,
+                )
+                all_rows(
+                    client,
+                    "sys_journal_field",
+                    f"name={conn.table}^element_idIN{in_ids}^elementIN"
+                    "comments,work_notes^ORDERBYsys_created_on^ORDERBYsys_id",
+                    JOURNAL_FIELDS,
+                )
             if not rows or 'rel="next"' not in response.headers.get("Link", ""):
                 break
             newest = max(row["sys_updated_on"] for row in rows)
@@ -226,8 +269,10 @@ def main() -> None:
         f"{per_s:.0f} records/s; {report.new} new events ({events} stored), {tickets} tickets, {clocks} clocks; "
         f"cursor {report.cursor}"
     )
-    print(f"goals: >= 500 records/s ({'met' if per_s >= 500 else 'missed'}), "
-          f"peak RSS <= 300 MB ({'met' if rss <= 300 else 'missed'}: {rss:.0f} MB)")
+    print(
+        f"goals: >= 500 records/s ({'met' if per_s >= 500 else 'missed'}), "
+        f"peak RSS <= 300 MB ({'met' if rss <= 300 else 'missed'}: {rss:.0f} MB)"
+    )
     if args.records < FULL_RECORDS:
         print(f"(the issue's size is {FULL_RECORDS} incidents: run with --records {FULL_RECORDS})")
     print(
