@@ -80,10 +80,10 @@ class IngestWriter:
             thread.join(timeout)
 
     def _ensure_started(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
                 self._thread.start()
 
@@ -103,8 +103,11 @@ class IngestWriter:
                     break
                 batch.append(item)
                 size += len(item.events)
-            INGEST_BATCH_EVENTS.observe(size)
-            self.write_batch(batch)
+            # A request whose caller gave up before its turn (cancelled future) is not written.
+            live = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            if live:
+                INGEST_BATCH_EVENTS.observe(sum(len(r.events) for r in live))
+                self.write_batch(live)
             if stopping:
                 return
 

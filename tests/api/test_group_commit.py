@@ -19,7 +19,7 @@ from app.tickets.models import TicketEventRow
 from app.tickets.service import IngestResult
 from app.tickets.writer import IngestRequest, IngestWriter
 from tests.api.factories import created, event, setup_support
-from tests.conftest import count_rows
+from tests.conftest import FakeClock, count_rows
 
 
 def _events(*bodies: dict[str, Any]) -> list[NormalizedEvent]:
@@ -115,3 +115,21 @@ def test_the_writer_thread_stops_with_the_app_and_restarts_on_use(
     response = client.post("/api/v1/events", json=created(key="T-2"), headers=admin_headers)
     assert response.status_code == 200
     assert response.json()["accepted"] == 1
+
+
+def test_a_request_cancelled_before_its_turn_is_not_written(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    setup_support(client, admin_headers)
+    writer = IngestWriter(db, FakeClock())
+    kept = IngestRequest(_events(created(key="T-1")))
+    dropped = IngestRequest(_events(created(key="T-2")))
+    assert dropped.future.cancel()
+    for item in (kept, dropped, None):  # None: the stop signal, so the loop returns after this batch
+        writer._queue.put(item)
+    writer._run()
+
+    assert len(kept.future.result(timeout=5).new) == 1
+    assert dropped.future.cancelled()
+    with db.transaction(write=False) as session:
+        assert set(session.scalars(select(TicketEventRow.key))) == {"T-1"}
