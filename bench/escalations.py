@@ -7,8 +7,8 @@ COPY on PostgreSQL), then runs the real projection (``project_many``) once over 
 the clock rows and their ``next_action_at`` (timed and reported apart). Then the worker's escalation job
 (``app.escalations.jobs.scan``) runs in a loop until every level fired or the window plus 60 s passed, in
 one process or ``--workers K`` processes on the same database. When a scan finds nothing it sleeps
-``--interval`` (0.2 s), like a worker run with SLA_WORKER_INTERVAL_SECONDS=0.2: the worker's default of
-5 s would by itself make lateness up to 5 s whenever the scanner has caught up.
+``--interval`` (0.2 s). (The real worker sleeps at most until the next clock's ``next_action_at``, its
+wake hint, whatever SLA_WORKER_INTERVAL_SECONDS says; a fixed short poll stands in for that here.)
 
 Lateness of a level = ``fired_levels.fired_at`` (the instant the scan batch took) minus the level's instant
 (breach = one second past ``due_at``); also shown: lateness at commit (when the level became visible).

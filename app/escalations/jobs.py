@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 
 from app.clocks import projection
 from app.clocks.models import ClockRow
@@ -10,7 +12,7 @@ from app.core.clock import Now
 from app.core.db import Database
 from app.escalations import writeback
 from app.tickets.models import TicketRow
-from app.worker.runner import register
+from app.worker.runner import register, wake_hint
 
 BATCH = 100
 
@@ -30,6 +32,13 @@ def scan(db: Database, now: Now) -> int:
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         return len(projection.project_many(session, list(session.scalars(query)), instant))
+
+
+@wake_hint
+def next_clock_action(db: Database, now: datetime) -> datetime | None:
+    """When the scanner next has work: the earliest ``next_action_at`` still ahead (an index range read)."""
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.min(ClockRow.next_action_at)).where(ClockRow.next_action_at > now))
 
 
 @register("writebacks")
