@@ -98,8 +98,9 @@ class Database:
         # (Other processes still wait through busy_timeout.)
         self._write_lock = threading.Lock() if self.is_sqlite else None
         writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
-        self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(writer, expire_on_commit=False)
+        # ``info["write"]`` tells code handed a session whether it may write in it (see auth.record_use).
+        self._read = sessionmaker(engine, expire_on_commit=False, info={"write": False})
+        self._write = sessionmaker(writer, expire_on_commit=False, info={"write": True})
 
     def session(self, *, write: bool = True) -> Session:
         """A new session; the caller (request or job boundary) commits."""
@@ -112,7 +113,6 @@ class Database:
         if lock is not None:
             lock.acquire()
         session = self.session(write=write)
-        session.info["write"] = write
         try:
             yield session
             session.commit()
