@@ -34,7 +34,7 @@ def scan(db: Database, now: Now) -> int:
         return len(projection.project_many(session, list(session.scalars(query)), instant))
 
 
-@wake_hint
+@wake_hint("escalations")
 def next_clock_action(db: Database, now: datetime) -> datetime | None:
     """When the scanner next has work: the earliest ``next_action_at`` still ahead (an index range read)."""
     with db.transaction(write=False) as session:

@@ -2,9 +2,10 @@
 
 Jobs are plain callables ``(db, now) -> int`` returning how much work they did;
 a job that did work is run again at once. When a pass did nothing the worker waits
-for the interval, or less when a *wake hint* (``@wake_hint``: the next instant some
-job will have work, e.g. the next clock's ``next_action_at``) comes sooner, so timed
-work such as escalations runs on time whatever the interval.
+for the interval before the next pass over every job; a job with a *wake hint*
+(``@wake_hint(job)``: the next instant it will have work, e.g. the next clock's
+``next_action_at``) is also run alone at that instant, so timed work such as
+escalations runs on time whatever the interval, without waking the other jobs.
 One failing job is logged and counted, and never stops the others.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +25,7 @@ from app.core.metrics import WORKER_RUNS
 log = logging.getLogger("sla_tracker.worker")
 
 JobFn = Callable[[Database, Now], int]
-# (db, now) -> the next instant after ``now`` at which some job will have work, if known.
+# (db, now) -> the next instant after ``now`` at which its job will have work, if known.
 WakeHint = Callable[[Database, datetime], datetime | None]
 # Waking exactly at the instant could find the work not due yet by a clock tick; wake just after.
 WAKE_MARGIN_S = 0.005
@@ -37,7 +39,7 @@ class Job:
 
 # Domains append their jobs and wake hints here at import time (see app/worker/jobs.py).
 REGISTRY: list[Job] = []
-WAKE_HINTS: list[WakeHint] = []
+WAKE_HINTS: dict[str, WakeHint] = {}
 
 
 def register(name: str) -> Callable[[JobFn], JobFn]:
@@ -50,30 +52,35 @@ def register(name: str) -> Callable[[JobFn], JobFn]:
     return decorate
 
 
-def wake_hint(fn: WakeHint) -> WakeHint:
-    """Decorator adding a wake hint: the worker sleeps at most until the instant it returns."""
-    WAKE_HINTS.append(fn)
-    return fn
+def wake_hint(job: str) -> Callable[[WakeHint], WakeHint]:
+    """Decorator adding the wake hint of ``job``: the idle worker runs that job at the instant it returns."""
+
+    def decorate(fn: WakeHint) -> WakeHint:
+        WAKE_HINTS[job] = fn
+        return fn
+
+    return decorate
 
 
 class Worker:
     """Runs jobs until ``stop()``; usable in a background thread or in the foreground."""
 
     def __init__(
-        self, db: Database, now: Now, jobs: list[Job], interval: float, hints: list[WakeHint] | None = None
+        self, db: Database, now: Now, jobs: list[Job], interval: float, hints: Mapping[str, WakeHint] | None = None
     ) -> None:
         self.db = db
         self.now = now
         self.jobs = jobs
         self.interval = interval
         self.hints = WAKE_HINTS if hints is None else hints
+        self.hinted = [job for job in jobs if job.name in self.hints]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> int:
-        """One pass over every job; total work done."""
+    def run_once(self, jobs: list[Job] | None = None) -> int:
+        """One pass over ``jobs`` (every job by default); total work done."""
         total = 0
-        for job in self.jobs:
+        for job in self.jobs if jobs is None else jobs:
             try:
                 done = job.run(self.db, self.now)
                 WORKER_RUNS.labels(job.name, "ok").inc()
@@ -83,11 +90,12 @@ class Worker:
                 log.exception("worker job %s failed", job.name)
         return total
 
-    def idle_wait(self) -> float:
-        """Seconds to sleep after an idle pass: the interval, or until the earliest wake hint."""
+    def idle_wait(self, limit: float | None = None) -> float:
+        """Seconds to sleep after an idle pass: ``limit`` (the interval by default), or until the earliest
+        wake hint."""
         now = self.now()
-        wait = self.interval
-        for hint in self.hints:
+        wait = self.interval if limit is None else limit
+        for hint in self.hints.values():
             try:
                 instant = hint(self.db, now)
             except Exception:
@@ -99,9 +107,17 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker started", extra={"jobs": [j.name for j in self.jobs]})
+        jobs, full_pass_at = self.jobs, 0.0
         while not self._stop.is_set():
-            if self.run_once() == 0:
-                self._stop.wait(self.idle_wait())
+            if jobs is self.jobs:
+                full_pass_at = time.monotonic() + self.interval
+            if self.run_once(jobs) > 0:
+                continue
+            until_full_pass = max(0.0, full_pass_at - time.monotonic())
+            wait = self.idle_wait(until_full_pass)
+            self._stop.wait(wait)
+            # Woken by a hint before the next full pass: only the hinted jobs have work to look at.
+            jobs = self.jobs if wait >= until_full_pass else self.hinted
         log.info("worker stopped")
 
     def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from app.clocks.models import ClockRow
 from app.core.db import Database
 from app.escalations.jobs import next_clock_action
-from app.worker.runner import WAKE_MARGIN_S, Worker
+from app.worker.runner import WAKE_MARGIN_S, Job, Worker
 from tests.api.factories import created, setup_support
 from tests.conftest import FakeClock
 
@@ -18,7 +19,8 @@ NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def _worker(*hints: object) -> Worker:
-    return Worker(db=None, now=lambda: NOW, jobs=[], interval=5.0, hints=list(hints))  # type: ignore[arg-type]
+    named = {f"job-{n}": hint for n, hint in enumerate(hints)}
+    return Worker(db=None, now=lambda: NOW, jobs=[], interval=5.0, hints=named)  # type: ignore[arg-type]
 
 
 def test_idle_wait_is_the_interval_or_less_when_a_hint_comes_sooner() -> None:
@@ -49,3 +51,25 @@ def test_the_escalation_hint_is_the_earliest_clock_action_still_ahead(
     assert next_clock_action(db, actions[0] - timedelta(seconds=1)) == actions[0]
     assert next_clock_action(db, actions[0]) == min(t for t in actions if t > actions[0])
     assert next_clock_action(db, actions[-1]) is None
+
+
+def test_a_hint_wakes_only_its_own_job() -> None:
+    runs = {"hinted": 0, "other": 0}
+
+    def counting(name: str) -> Job:
+        def run(db: object, now: object) -> int:
+            runs[name] += 1
+            return 0
+
+        return Job(name, run)  # type: ignore[arg-type]
+
+    # The hint always says "now": the hinted job is woken again and again; the other one waits a minute.
+    hints = {"hinted": lambda db, now: now}
+    worker = Worker(db=None, now=lambda: NOW, jobs=[counting("hinted"), counting("other")], interval=60, hints=hints)  # type: ignore[arg-type]
+    worker.start()
+    deadline = time.monotonic() + 10
+    while runs["hinted"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert runs["hinted"] >= 5
+    assert runs["other"] == 1
