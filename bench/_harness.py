@@ -200,3 +200,23 @@ def child_process(args: Sequence[str], env: dict[str, str] | None = None) -> Ite
     finally:
         child.terminate()
         child.wait(timeout=30)
+
+
+@contextmanager
+def postgres(url: str | None, default_port: str) -> Iterator[str]:
+    """``url``, or a throwaway PostgreSQL started with scripts/pg.sh and stopped when the block ends.
+
+    Its port is ``SLA_BENCH_PG_PORT`` (else ``default_port``); its folder is not under a mkdtemp
+    folder, which would be private: the server runs as the postgres user.
+    """
+    if url is not None:
+        yield url
+        return
+    port = os.environ.get("SLA_BENCH_PG_PORT", default_port)
+    env = {**os.environ, "SLA_PGTEST_DIR": f"/tmp/sla-bench-pg-{port}", "SLA_PGTEST_PORT": port}
+    script = str(ROOT / "scripts/pg.sh")
+    started = subprocess.run([script, "start"], env=env, check=True, capture_output=True, text=True)
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run([script, "stop"], env=env, check=False)

@@ -20,10 +20,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,6 +35,7 @@ from app.clocks import service as clock_service
 from app.clocks.models import ClockRow
 from app.core.db import Database, build_engine
 from app.core.schema import upgrade
+from bench._harness import postgres as harness_postgres
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SPAN = 30 * 86400
@@ -173,20 +172,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sla-atrisk-"))
     sqlite = run("sqlite", f"sqlite:///{work / 'bench.db'}", args.clocks)
-    url, started_pg = args.postgres_url, False
-    # Not under `work`: mkdtemp makes it private, and the server runs as the postgres user.
-    port = os.environ.get("SLA_BENCH_PG_PORT", "54351")
-    env = {**os.environ, "SLA_PGTEST_DIR": f"/tmp/sla-bench-pg-{port}", "SLA_PGTEST_PORT": port}
-    if url is None:
-        url = subprocess.run(
-            [str(ROOT / "scripts/pg.sh"), "start"], env=env, check=True, capture_output=True, text=True
-        ).stdout.strip()
-        started_pg = True
-    try:
+    with harness_postgres(args.postgres_url, "54351") as url:
         postgres = run("postgresql", url, args.clocks)
-    finally:
-        if started_pg:
-            subprocess.run([str(ROOT / "scripts/pg.sh"), "stop"], env=env, check=False)
     print(
         f"sqlite_p50_ms={sqlite[0]:.2f} postgres_p50_ms={postgres[0]:.2f} "
         f"sqlite_vs_pk={sqlite[0] / sqlite[1]:.1f} postgres_vs_pk={postgres[0] / postgres[1]:.1f}"

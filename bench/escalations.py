@@ -40,7 +40,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -67,6 +66,7 @@ from app.policies.spec import parse_policy, policy_fingerprint
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketRow
 from app.webhooks.models import OutboxEventRow
+from bench._harness import postgres as harness_postgres
 
 TARGET_S = 3600
 INTERVAL_S = 0.2
@@ -443,20 +443,8 @@ def main() -> None:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if args.only != "sqlite":
-        url, started_pg = args.postgres_url, False
-        # Not under a mkdtemp folder: that is private, and the server runs as the postgres user.
-        port = os.environ.get("SLA_BENCH_PG_PORT", "54367")
-        env = {**os.environ, "SLA_PGTEST_DIR": f"/tmp/sla-bench-pg-{port}", "SLA_PGTEST_PORT": port}
-        if url is None:
-            url = subprocess.run(
-                [str(ROOT / "scripts/pg.sh"), "start"], env=env, check=True, capture_output=True, text=True
-            ).stdout.strip()
-            started_pg = True
-        try:
+        with harness_postgres(args.postgres_url, "54367") as url:
             postgres = run("postgresql", url, args)
-        finally:
-            if started_pg:
-                subprocess.run([str(ROOT / "scripts/pg.sh"), "stop"], env=env, check=False)
     ratios = [r["p99"] / r["base_p99"] for r in (sqlite, postgres) if r["base_p99"] > 0]  # NaN compares False
     if not (sqlite["ok"] and postgres["ok"]):
         print("WARNING: not every level fired exactly once (see above)")
