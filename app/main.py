@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from app import __version__
 from app.api import api_router
 from app.board import install_board
-from app.connections.router import webhooks_router
+from app.connections.inbound import webhooks_router
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
 from app.core.db import Database, build_engine

@@ -132,3 +132,14 @@ def count_rows(db: Database, column: Any) -> int:
     """``SELECT count(column)`` in a reading transaction."""
     with db.transaction(write=False) as session:
         return int(session.scalar(select(func.count(column))) or 0)
+
+
+def project_queued(db: Database, clock: FakeClock) -> int:
+    """Run the worker's ``replay-requested`` job until no ticket is queued: webhooks store their events
+    and leave the projection to it. Returns how many tickets it projected."""
+    from app.clocks import jobs
+
+    total = 0
+    while done := jobs.replay_requested(db, clock):
+        total += done
+    return total

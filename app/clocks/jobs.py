@@ -8,10 +8,13 @@ from app.tickets import service as ticket_service
 from app.worker.runner import register
 
 BATCH = 200
+# Also poked by the ingestion writer after storing events whose projection it deferred.
+REPLAY_JOB = "replay-requested"
 
 
-@register("replay-requested")
+@register(REPLAY_JOB)
 def replay_requested(db: Database, now: Now) -> int:
-    """Replay tickets queued by exclusion windows, calendar edits and policy migrations."""
+    """Replay tickets queued by deferred ingestion (webhooks), exclusion windows, calendar edits and
+    policy migrations."""
     with db.transaction() as session:
         return ticket_service.replay_requested(session, now(), limit=BATCH)

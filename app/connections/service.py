@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +23,13 @@ from integrations.base import ConnectionSpec, PermanentError, RetryableError, Ti
 
 log = logging.getLogger("sla_tracker.sync")
 LEASE = timedelta(minutes=10)
+# How long a process reuses a connection's adapter for inbound webhooks before reading the row again.
+# Changes made through this process (apply, REST) apply at once; another process's after this long.
+ADAPTER_TTL_SECONDS = 5.0
+# Per database: connection name -> (expiry on the monotonic clock, type, adapter).
+_ADAPTERS: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, str, TicketAdapter]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def find(session: Session, name: str) -> ConnectionRow | None:
@@ -38,6 +47,30 @@ def spec_of(row: ConnectionRow) -> ConnectionSpec:
     return parse_connection(row.spec)
 
 
+def webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None:
+    """The connection's type and adapter, reading its row at most every ``ADAPTER_TTL_SECONDS``
+    (webhooks arrive many times a second; one read transaction each was a fifth of their cost)."""
+    cache = _ADAPTERS.setdefault(db, {})
+    hit = cache.get(name)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1], hit[2]
+    with db.transaction(write=False) as session:
+        row = find(session, name)
+        if row is None:
+            cache.pop(name, None)
+            return None
+        kind, spec = row.type, spec_of(row)
+    adapter = adapter_for(spec)
+    cache[name] = (time.monotonic() + ADAPTER_TTL_SECONDS, kind, adapter)
+    return kind, adapter
+
+
+def forget_adapter(name: str) -> None:
+    """Drop the cached webhook adapter of ``name`` (its connection was changed or deleted here)."""
+    for cache in list(_ADAPTERS.values()):
+        cache.pop(name, None)
+
+
 def upsert(session: Session, spec: ConnectionSpec, now: datetime) -> tuple[str, ConnectionRow]:
     """Create or replace a connection: "created", "updated" or "unchanged"."""
     body = spec.model_dump(mode="json")
@@ -51,6 +84,7 @@ def upsert(session: Session, spec: ConnectionSpec, now: datetime) -> tuple[str, 
         return "unchanged", row
     row.spec, row.type, row.updated_at = body, spec.type, now
     session.flush()
+    forget_adapter(spec.name)
     return "updated", row
 
 
@@ -60,6 +94,7 @@ def list_all(session: Session) -> list[ConnectionRow]:
 
 def delete(session: Session, name: str) -> None:
     session.delete(get(session, name))
+    forget_adapter(name)
     session.flush()
 
 

@@ -128,10 +128,12 @@ class Database:
         self.engine.dispose()
 
 
-def insert_ignoring_conflicts(session: Session, model: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database; execute it with a list of rows.
+def insert_ignoring_conflicts(session: Session | str, model: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` on either database (given a session or the
+    dialect's name); execute it with a list of rows.
 
     Rows go as parameters (not ``.values(rows)``) so the statement compiles once and is cached.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    name = session if isinstance(session, str) else session.get_bind().dialect.name
+    dialect = postgresql if name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()

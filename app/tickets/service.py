@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
 from app.clocks.context import Context
 from app.clocks.projection import Projection
-from app.core.db import insert_ignoring_conflicts
+from app.core.db import Base, insert_ignoring_conflicts
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
@@ -34,33 +36,65 @@ class IngestResult:
     projections: list[Projection] = field(default_factory=list)
 
 
-def _ensure_tickets(
-    session: Session, events: Sequence[NormalizedEvent], now: datetime
-) -> dict[tuple[str, str], TicketRow]:
+_TICKETS = TicketRow.__table__.c
+# Built once (statement construction and cache-key generation cost more than running them). Not
+# ``tuple_(source, key).in_(...)``: SQLite answers a row-value IN list with a full table scan, which
+# made every batch cost O(tickets); ``source = ? AND key IN (...)`` searches the unique index.
+# PostgreSQL: the rows are locked (in id order) until commit, so that two transactions projecting one
+# ticket take turns and the second one reads the first one's events. SQLite has one writer anyway.
+_FIND_IDS = (
+    select(_TICKETS.key, _TICKETS.id)
+    .where(_TICKETS.source == bindparam("source"), _TICKETS.key.in_(bindparam("keys", expanding=True)))
+    .order_by(_TICKETS.id)
+    .with_for_update()
+)
+_QUEUE_REPLAY = (
+    update(TicketRow)
+    .where(TicketRow.id.in_(bindparam("ids", expanding=True)), TicketRow.replay_requested_at.is_(None))
+    .values(replay_requested_at=bindparam("now"))
+)
+
+
+@cache
+def _insert_returning(dialect: str, table: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` the natural key (and id) of the rows it inserted."""
+    target = Base.metadata.tables[table]
+    statement = insert_ignoring_conflicts(dialect, target)
+    if table == TicketRow.__tablename__:
+        return statement.returning(target.c.source, target.c.key, target.c.id)
+    return statement.returning(target.c.source, target.c.key, target.c.event_id)
+
+
+def _ticket_ids(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
+    """The ids of the events' tickets, creating the missing ones (Core statements: no ORM rows needed here)."""
     keys = {(e.source, e.key): e.at for e in events}
-    found = _tickets(session, list(keys))
+    found = _find_ids(session, list(keys))
     absent = [pair for pair in keys if pair not in found]
     if absent:
         rows = [
             {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
             for s, k in absent
         ]
+        connection = session.connection()
+        statement = _insert_returning(connection.dialect.name, TicketRow.__tablename__)
+        found.update({(s, k): i for s, k, i in connection.execute(statement, rows)})
         # Concurrent first events for one ticket must not fail: the loser simply finds the row.
-        session.execute(insert_ignoring_conflicts(session, TicketRow), rows)
-        found.update(_tickets(session, absent))
+        raced = [pair for pair in absent if pair not in found]
+        if raced:
+            found.update(_find_ids(session, raced))
     return found
 
 
-def _tickets(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], TicketRow]:
+def _find_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     by_source: dict[str, list[str]] = {}
     for source, key in keys:
         by_source.setdefault(source, []).append(key)
-    # Not ``tuple_(source, key).in_(...)``: SQLite answers a row-value IN list with a full table scan,
-    # which made every batch cost O(tickets). ``source = ? AND key IN (...)`` searches the unique index.
-    query = select(TicketRow).where(
-        or_(*(and_(TicketRow.source == source, TicketRow.key.in_(ks)) for source, ks in by_source.items()))
-    )
-    return {(t.source, t.key): t for t in session.scalars(query)}
+    connection = session.connection()
+    return {
+        (source, key): id_
+        for source, ks in by_source.items()
+        for key, id_ in connection.execute(_FIND_IDS, {"source": source, "keys": ks})
+    }
 
 
 def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> IngestResult:
@@ -70,9 +104,9 @@ def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -
 
 def _append(
     session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime
-) -> tuple[list[IngestResult], dict[tuple[str, str], TicketRow]]:
+) -> tuple[list[IngestResult], dict[tuple[str, str], int]]:
     """:func:`append` for several callers' batches at once, one statement per table for all of them;
-    also returns the ticket rows it read or created.
+    also returns the ids of the tickets it found or created.
 
     An event that two groups carry is new for the first one only, as if they had run one after the other.
     """
@@ -86,8 +120,8 @@ def _append(
             keys.append(None if key in unique else key)
             unique.setdefault(key, event)
         owner.append(keys)
-    tickets = _ensure_tickets(session, list(unique.values()), now) if unique else {}
-    inserted = _insert_events(session, list(unique.values()), tickets, now) if unique else set()
+    ids = _ticket_ids(session, list(unique.values()), now) if unique else {}
+    inserted = _insert_events(session, list(unique.values()), ids, now) if unique else set()
     for result, events, owned in zip(results, groups, owner, strict=True):
         for event, first in zip(events, owned, strict=True):
             (result.new if first is not None and first in inserted else result.duplicate).append(event)
@@ -95,15 +129,15 @@ def _append(
             EVENTS_INGESTED.labels(event.source, "new").inc()
         for event in result.duplicate:
             EVENTS_INGESTED.labels(event.source, "duplicate").inc()
-    return results, tickets
+    return results, ids
 
 
 def _insert_events(
-    session: Session, events: list[NormalizedEvent], tickets: dict[tuple[str, str], TicketRow], now: datetime
+    session: Session, events: list[NormalizedEvent], ids: dict[tuple[str, str], int], now: datetime
 ) -> set[tuple[str, str, str]]:
     rows = [
         {
-            "ticket_id": tickets[(e.source, e.key)].id,
+            "ticket_id": ids[(e.source, e.key)],
             "source": e.source,
             "key": e.key,
             "event_id": e.id,
@@ -114,10 +148,9 @@ def _insert_events(
         }
         for e in events
     ]
-    statement = insert_ignoring_conflicts(session, TicketEventRow).returning(
-        TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id
-    )
-    return {(s, k, i) for s, k, i in session.execute(statement, rows)}
+    connection = session.connection()
+    statement = _insert_returning(connection.dialect.name, TicketEventRow.__tablename__)
+    return {(s, k, i) for s, k, i in connection.execute(statement, rows)}
 
 
 def ingest(
@@ -128,22 +161,35 @@ def ingest(
 
 
 def ingest_groups(
-    session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime, ctx: Context | None = None
+    session: Session,
+    groups: Sequence[Sequence[NormalizedEvent]],
+    now: datetime,
+    ctx: Context | None = None,
+    *,
+    deferred: Sequence[bool] | None = None,
 ) -> list[IngestResult]:
     """:func:`ingest` for several callers' batches in one transaction (group commit, see ``writer``).
 
-    Every touched ticket is projected once, however many groups touched it.
+    Every touched ticket is projected once, however many groups touched it. A group marked in
+    ``deferred`` only logs its events: its tickets are queued for the worker's ``replay-requested``
+    job (unless another group's events get them projected here anyway), and its result has no
+    projections.
     """
-    results, rows = _append(session, groups, now)
-    touched = sorted({(e.source, e.key) for result in results for e in result.new})
+    results, ids = _append(session, groups, now)
+    later = deferred or [False] * len(groups)
+    touched = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if not d for e in r.new}
+    queued = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if d for e in r.new} - touched
+    if queued:
+        # Keep the first request instant: the worker takes the longest waiting first.
+        session.connection().execute(_QUEUE_REPLAY, {"ids": sorted(queued), "now": now})
     if not touched:
         return results
     ctx = ctx or Context.load(session)
-    tickets = [rows[key] for key in touched]
+    tickets = list(session.scalars(select(TicketRow).where(TicketRow.id.in_(sorted(touched))).order_by(TicketRow.id)))
     projections = {(p.ticket.source, p.ticket.key): p for p in projection.project_many(session, tickets, now, ctx)}
-    for result in results:
+    for result, d in zip(results, later, strict=True):
         keys = dict.fromkeys((e.source, e.key) for e in result.new)
-        result.projections = [projections[key] for key in keys if key in projections]
+        result.projections = [] if d else [projections[key] for key in keys if key in projections]
     return results
 
 
@@ -170,6 +216,13 @@ def replay(session: Session, ticket: TicketRow, now: datetime) -> Projection:
 
 
 def replay_requested(session: Session, now: datetime, limit: int = 200) -> int:
-    """Worker job body: replay tickets queued by exclusions, calendar edits or migrations."""
-    query = select(TicketRow).where(TicketRow.replay_requested_at.is_not(None)).order_by(TicketRow.id).limit(limit)
+    """Worker job body: replay tickets queued by deferred ingestion, exclusions, calendar edits or
+    migrations, longest waiting first (several workers share the queue on PostgreSQL)."""
+    query = (
+        select(TicketRow)
+        .where(TicketRow.replay_requested_at.is_not(None))
+        .order_by(TicketRow.replay_requested_at, TicketRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return len(projection.project_many(session, list(session.scalars(query)), now))

@@ -27,18 +27,21 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.clocks.jobs import REPLAY_JOB
 from app.core.clock import Now
 from app.core.db import Database
 from app.core.metrics import INGEST_BATCH_EVENTS
 from app.tickets import service
 from app.tickets.events import NormalizedEvent
 from app.tickets.service import IngestResult
+from app.worker.runner import poke
 
 log = logging.getLogger(__name__)
 
-# Called in the batch's transaction with the request's result and the batch's instant; what it
-# returns is the request's answer.
-AfterIngest = Callable[[Session, IngestResult, datetime], Any]
+# Called once per batch, in its transaction, for the requests that named it: with each one's
+# ``context`` and result, and the batch's instant; returns their answers in the same order
+# (one statement for all of them, e.g. webhook receipts, rather than one per request).
+AfterIngest = Callable[[Session, Sequence[tuple[Any, IngestResult]], datetime], Sequence[Any]]
 MAX_BATCH_EVENTS = 2000
 
 
@@ -48,6 +51,9 @@ class IngestRequest:
 
     events: Sequence[NormalizedEvent]
     after: AfterIngest | None = None
+    context: Any = None
+    # Log only; the worker projects the tickets (see service.ingest_groups).
+    deferred: bool = False
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -61,12 +67,19 @@ class IngestWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    async def submit(self, events: Sequence[NormalizedEvent], after: AfterIngest | None = None) -> Any:
-        """Store ``events`` and project their tickets; returns ``after``'s answer (else the IngestResult)."""
-        return await asyncio.wrap_future(self.enqueue(events, after))
+    async def submit(
+        self,
+        events: Sequence[NormalizedEvent],
+        after: AfterIngest | None = None,
+        context: Any = None,
+        *,
+        deferred: bool = False,
+    ) -> Any:
+        """Store ``events`` and project their tickets (``deferred``: queue them for the worker's projection);
+        returns ``after``'s answer for ``context`` (else the IngestResult)."""
+        return await asyncio.wrap_future(self.enqueue(IngestRequest(events, after, context, deferred)))
 
-    def enqueue(self, events: Sequence[NormalizedEvent], after: AfterIngest | None = None) -> Future[Any]:
-        request = IngestRequest(events, after)
+    def enqueue(self, request: IngestRequest) -> Future[Any]:
         self._ensure_started()
         self._queue.put(request)
         return request.future
@@ -116,10 +129,9 @@ class IngestWriter:
         try:
             with self._db.transaction() as session:
                 now = self._now()
-                results = service.ingest_groups(session, [r.events for r in batch], now)
-                answers = [
-                    r.after(session, res, now) if r.after else res for r, res in zip(batch, results, strict=True)
-                ]
+                groups, deferred = [r.events for r in batch], [r.deferred for r in batch]
+                results = service.ingest_groups(session, groups, now, deferred=deferred)
+                answers = _answers(session, batch, results, now)
         except Exception as exc:  # every failure goes back to the requests that caused it
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)
@@ -128,8 +140,23 @@ class IngestWriter:
             for request in batch:
                 self.write_batch([request])
             return
+        if any(r.deferred for r in batch):
+            poke(REPLAY_JOB)
         for request, answer in zip(batch, answers, strict=True):
             request.future.set_result(answer)
+
+
+def _answers(session: Session, batch: list[IngestRequest], results: list[IngestResult], now: datetime) -> list[Any]:
+    answers: list[Any] = list(results)
+    hooks: dict[AfterIngest, list[int]] = {}
+    for index, request in enumerate(batch):
+        if request.after is not None:
+            hooks.setdefault(request.after, []).append(index)
+    for hook, indexes in hooks.items():
+        given = hook(session, [(batch[i].context, results[i]) for i in indexes], now)
+        for index, answer in zip(indexes, given, strict=True):
+            answers[index] = answer
+    return answers
 
 
 async def get_writer(request: Request) -> IngestWriter:

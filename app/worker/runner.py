@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,17 @@ class Job:
 # Domains append their jobs and wake hints here at import time (see app/worker/jobs.py).
 REGISTRY: list[Job] = []
 WAKE_HINTS: dict[str, WakeHint] = {}
+# The workers running in this process, for ``poke``.
+_RUNNING: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+def poke(job: str) -> None:
+    """Tell this process's idle workers that ``job`` has work now (e.g. tickets queued for projection).
+
+    A worker in another process finds the work on its next pass instead.
+    """
+    for worker in list(_RUNNING):
+        worker.poke(job)
 
 
 def register(name: str) -> Callable[[JobFn], JobFn]:
@@ -75,6 +87,9 @@ class Worker:
         self.hints = WAKE_HINTS if hints is None else hints
         self.hinted = [job for job in jobs if job.name in self.hints]
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._poked: set[str] = set()
+        self._poke_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def run_once(self, jobs: list[Job] | None = None) -> int:
@@ -105,8 +120,15 @@ class Worker:
                 wait = min(wait, max(0.0, (instant - now).total_seconds()) + WAKE_MARGIN_S)
         return wait
 
+    def poke(self, job: str) -> None:
+        """Run ``job`` now if the worker is waiting (at the end of its current pass otherwise)."""
+        with self._poke_lock:
+            self._poked.add(job)
+        self._wake.set()
+
     def run_forever(self) -> None:
         log.info("worker started", extra={"jobs": [j.name for j in self.jobs]})
+        _RUNNING.add(self)
         jobs, full_pass_at = self.jobs, 0.0
         while not self._stop.is_set():
             if jobs is self.jobs:
@@ -115,9 +137,16 @@ class Worker:
                 continue
             until_full_pass = max(0.0, full_pass_at - time.monotonic())
             wait = self.idle_wait(until_full_pass)
-            self._stop.wait(wait)
-            # Woken by a hint before the next full pass: only the hinted jobs have work to look at.
-            jobs = self.jobs if wait >= until_full_pass else self.hinted
+            self._wake.wait(wait)
+            self._wake.clear()
+            with self._poke_lock:
+                poked, self._poked = self._poked, set()
+            if poked:
+                jobs = [job for job in self.jobs if job.name in poked]
+            else:
+                # Woken by a hint before the next full pass: only the hinted jobs have work to look at.
+                jobs = self.jobs if wait >= until_full_pass else self.hinted
+        _RUNNING.discard(self)
         log.info("worker stopped")
 
     def start(self) -> None:
@@ -126,5 +155,6 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)

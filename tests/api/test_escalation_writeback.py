@@ -16,7 +16,7 @@ from app.core.db import Database
 from app.escalations import jobs as escalation_jobs
 from app.escalations.models import WriteBackTaskRow
 from tests.api.factories import apply
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, project_queued
 from tests.fakes.jira_server import FakeJira, parse_jira_time
 from tests.fakes.loopback import serve_asgi
 from tests.integrations.jira.fixtures import ENV, payload
@@ -75,6 +75,7 @@ def test_breach_comments_internally_on_the_jira_issue(
         client.post("/webhooks/jira/jira", content=body, headers={"X-Hub-Signature": f"sha256={signature}"}).status_code
         == 200
     )
+    project_queued(db, clock)
     opened = client.get("/api/v1/tickets/jira/TES-41", headers=admin_headers).json()
     (clock_view,) = opened["clocks"]
     assert escalation_jobs.scan(db, clock) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,7 @@ def test_a_failing_request_fails_alone_and_leaves_nothing(
 ) -> None:
     setup_support(client, admin_headers)
 
-    def refuse(session: Session, result: IngestResult, now: datetime) -> None:
+    def refuse(session: Session, items: Sequence[tuple[Any, IngestResult]], now: datetime) -> list[Any]:
         raise RuntimeError("receipt could not be written")
 
     good = IngestRequest(_events(created(key="T-1")))

@@ -16,7 +16,7 @@ from app.connections.models import WebhookReceiptRow
 from app.core.db import Database
 from app.tickets.models import TicketEventRow
 from tests.api.factories import CALENDAR_YAML, POLICY_YAML, apply
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, project_queued
 from tests.fakes.jira_server import FakeJira
 from tests.fakes.loopback import serve_asgi
 from tests.integrations.jira.fixtures import ENV, T0, make_issue, minutes, raw_payload
@@ -54,7 +54,9 @@ def _count(db: Database, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_signed_webhook_is_stored_once(client: TestClient, admin_headers: dict[str, str], db: Database) -> None:
+def test_signed_webhook_is_stored_once_and_projected_by_the_worker(
+    client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock
+) -> None:
     policy = POLICY_YAML.replace("match: {source: [api]}", "match: {source: [jira]}")
     apply(client, admin_headers, CALENDAR_YAML + "\n---\n" + policy + "\n---\n" + yaml.safe_dump(CONNECTION))
     body = raw_payload("issue_created-mattermost-cloud.json")
@@ -66,6 +68,10 @@ def test_signed_webhook_is_stored_once(client: TestClient, admin_headers: dict[s
     assert again.json() == {"accepted": 0, "duplicates": first.json()["accepted"]}
     assert _count(db, TicketEventRow) == stored
     assert _count(db, WebhookReceiptRow) == 1
+    # Stored first: the clocks come with the worker's projection of the queued ticket, once.
+    assert client.get("/api/v1/tickets/jira/TES-41", headers=admin_headers).json()["clocks"] == []
+    assert project_queued(db, clock) == 1
+    assert project_queued(db, clock) == 0
     ticket = client.get("/api/v1/tickets/jira/TES-41", headers=admin_headers).json()
     assert ticket["ticket"]["priority"] == "P2"
     assert ticket["policy"] == "support"

@@ -19,7 +19,7 @@ from app.connections import service as connection_service
 from app.core.db import Database
 from app.tickets.models import TicketEventRow
 from tests.api.factories import apply
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, project_queued
 from tests.fakes.jira_server import FakeJira
 from tests.fakes.loopback import serve_asgi
 from tests.fakes.servicenow_server import FakeServiceNow
@@ -112,6 +112,7 @@ def test_jira_webhooks_sync_and_both_give_identical_clocks(
     _deliver_jira(client, "both", [*reversed(WEBHOOKS), *WEBHOOKS[:3]])
     assert connection_service.run_sync(db, "both", clock).error is None
     _deliver_jira(client, "both", WEBHOOKS)
+    assert project_queued(db, clock) == 2  # the webhooks' tickets (hooks, both); sync projected its own
 
     clock.set(clock.current.replace(year=2026))
     hooks, synced, both = (
@@ -178,6 +179,7 @@ def test_servicenow_push_and_sync_give_identical_clocks(
     for body in [*reversed(pushes), *pushes]:  # out of order, then all again
         response = client.post("/webhooks/servicenow/pushed", content=body, headers=signed(body))
         assert response.status_code == 200, response.text
+    assert project_queued(db, clock) == 1
     assert connection_service.run_sync(db, "synced", clock).error is None
     clock.set(clock.current.replace(year=2026))
     pushed = _comparable(client, admin_headers, "pushed", "INC0000060")
@@ -232,6 +234,7 @@ def test_servicenow_resolved_then_reopened_follows_on_reopen(
     ]
     for body in steps:
         assert client.post("/webhooks/servicenow/servicenow", content=body, headers=signed(body)).status_code == 200
+    project_queued(client.app.state.db, clock)  # type: ignore[attr-defined]
     clocks = client.get("/api/v1/tickets/servicenow/INC0000060", headers=admin_headers).json()["clocks"]
     resolution = [c for c in clocks if c["metric"] == "resolution"]
     assert len(resolution) == cycles
