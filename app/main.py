@@ -81,9 +81,10 @@ def create_app(
     app.state.ingest_writer = IngestWriter(database, now)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
+    # Inbound webhooks first: the busiest routes are matched before the others are tried.
+    app.include_router(webhooks_router)
     app.include_router(health_router)
     app.include_router(api_router)
-    app.include_router(webhooks_router)
     install_board(app, settings)
     return app
 

@@ -47,6 +47,10 @@ class WebhookRejected(IntegrationError):
         self.status = status
 
 
+class SourceNeeded(IntegrationError):
+    """``parse_webhook(..., offline=True)`` would have to call the source to finish this delivery."""
+
+
 class ConnectionSpec(BaseModel):
     """Fields common to every connection document (DESIGN §4 ``kind: connection``)."""
 
@@ -97,8 +101,9 @@ class TicketAdapter(Protocol):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
         """Raise ``WebhookRejected`` unless the request is authentic."""
 
-    def parse_webhook(self, headers: Mapping[str, str], body: Any) -> list[NormalizedEvent]:
-        """Translate one webhook body into normalized events (possibly none)."""
+    def parse_webhook(self, headers: Mapping[str, str], body: Any, *, offline: bool = False) -> list[NormalizedEvent]:
+        """Translate one webhook body into normalized events (possibly none). With ``offline``, raise
+        ``SourceNeeded`` instead of calling the source (the caller is on an event loop)."""
 
     def sync(self, since: datetime | None) -> Iterator[SyncPage]:
         """Yield pages of events changed since ``since`` (all when None), oldest first."""

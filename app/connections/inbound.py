@@ -1,15 +1,17 @@
 """Inbound webhook endpoints ``/webhooks/{type}/{connection}``: verify, parse, store first.
 
 A delivery is checked (signature or token) and translated into normalized events before the
-answer, so a bad one gets its 4xx and leaves nothing; its events and a receipt are then stored
-through the group-commit writer, and the worker projects the tickets right after (deferred
-projection, ADR 7: projecting inside the request held webhooks to ~240/s).
+answer (on the event loop unless that needs I/O), so a bad one gets its 4xx and leaves nothing.
+Its events and a receipt are then stored through the group-commit writer, and the worker projects
+the tickets right after (deferred projection, ADR 7: projecting inside the request held webhooks
+to ~240/s).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from app.connections import service
 from app.connections.models import WebhookReceiptRow
-from app.core.db import Database, insert_ignoring_conflicts
+from app.core.db import Database, insert_new_rows
 from app.core.errors import AppError, NotFound
 from app.tickets.events import NormalizedEvent
 from app.tickets.service import IngestResult
 from app.tickets.writer import IngestWriter, WriterDep
-from integrations.base import PermanentError, RetryableError, WebhookRejected
+from integrations.base import PermanentError, RetryableError, SourceNeeded, TicketAdapter, WebhookRejected
 
 webhooks_router = APIRouter(prefix="/webhooks", tags=["inbound webhooks"])
 
@@ -74,17 +76,11 @@ _REJECTIONS: dict[int, type[AppError]] = {
 }
 
 
-def _parse_delivery(
-    db: Database, kind: str, connection: str, headers: dict[str, str], query: dict[str, str], body: bytes
-) -> tuple[list[NormalizedEvent], str]:
-    """Check and parse one delivery (off the event loop: an adapter may call the source back)."""
-    found = service.webhook_adapter(db, connection)
-    if found is None or found[0] != kind:
-        raise NotFound(f"no {kind} connection named {connection!r}")
-    adapter = found[1]
+@contextmanager
+def _as_problems() -> Iterator[None]:
+    """An adapter's refusal as the problem the sender should get."""
     try:
-        adapter.verify_webhook(headers, body, query)
-        events = adapter.parse_webhook(headers, body)
+        yield
     except WebhookRejected as exc:
         raise _REJECTIONS.get(exc.status, WebhookUnusable)(str(exc)) from None
     except RetryableError as exc:
@@ -92,8 +88,31 @@ def _parse_delivery(
         raise SourceUnavailable(f"could not complete the event from the source: {exc}") from None
     except PermanentError as exc:
         raise WebhookUnusable(str(exc)) from None
-    delivery = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(body).hexdigest()
-    return events, delivery
+
+
+def _parse(adapter: TicketAdapter, headers: dict[str, str], body: bytes, offline: bool) -> list[NormalizedEvent]:
+    with _as_problems():
+        return adapter.parse_webhook(headers, body, offline=offline)
+
+
+async def _events(
+    db: Database, kind: str, connection: str, headers: dict[str, str], query: dict[str, str], body: bytes
+) -> list[NormalizedEvent]:
+    """Check and parse one delivery. On the event loop while that needs no I/O (the usual case: the
+    adapter is cached and the body says everything); in the thread pool to read the connection or
+    when the adapter has to call the source back."""
+    found = service.cached_webhook_adapter(db, connection) or await run_in_threadpool(
+        service.webhook_adapter, db, connection
+    )
+    if found is None or found[0] != kind:
+        raise NotFound(f"no {kind} connection named {connection!r}")
+    adapter = found[1]
+    with _as_problems():
+        adapter.verify_webhook(headers, body, query)
+    try:
+        return _parse(adapter, headers, body, True)
+    except SourceNeeded:
+        return await run_in_threadpool(_parse, adapter, headers, body, False)
 
 
 def store_receipts(session: Session, deliveries: Sequence[tuple[Any, IngestResult]], now: datetime) -> list[WebhookOut]:
@@ -109,7 +128,7 @@ def store_receipts(session: Session, deliveries: Sequence[tuple[Any, IngestResul
         }
         for (connection, delivery), result in deliveries
     ]
-    session.execute(insert_ignoring_conflicts(session, WebhookReceiptRow), rows)
+    insert_new_rows(session, WebhookReceiptRow, rows)
     return [WebhookOut(accepted=len(r.new), duplicates=len(r.duplicate)) for _, r in deliveries]
 
 
@@ -118,9 +137,8 @@ async def _receive(kind: str, connection: str, request: Request, writer: IngestW
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     db: Database = request.app.state.db
-    events, delivery = await run_in_threadpool(
-        _parse_delivery, db, kind, connection, headers, dict(request.query_params), body
-    )
+    events = await _events(db, kind, connection, headers, dict(request.query_params), body)
+    delivery = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(body).hexdigest()
     answer: WebhookOut = await writer.submit(events, store_receipts, (connection, delivery), deferred=True)
     return answer
 

@@ -47,13 +47,20 @@ def spec_of(row: ConnectionRow) -> ConnectionSpec:
     return parse_connection(row.spec)
 
 
+def cached_webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None:
+    """The connection's type and adapter if read less than ``ADAPTER_TTL_SECONDS`` ago (no I/O), else None."""
+    hit = _ADAPTERS.get(db, {}).get(name)
+    return (hit[1], hit[2]) if hit is not None and hit[0] > time.monotonic() else None
+
+
 def webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None:
-    """The connection's type and adapter, reading its row at most every ``ADAPTER_TTL_SECONDS``
-    (webhooks arrive many times a second; one read transaction each was a fifth of their cost)."""
+    """The connection's type and adapter (None: no such connection), reading its row at most every
+    ``ADAPTER_TTL_SECONDS`` (webhooks arrive many times a second; a read transaction each was a fifth
+    of their cost)."""
+    hit = cached_webhook_adapter(db, name)
+    if hit is not None:
+        return hit
     cache = _ADAPTERS.setdefault(db, {})
-    hit = cache.get(name)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1], hit[2]
     with db.transaction(write=False) as session:
         row = find(session, name)
         if row is None:

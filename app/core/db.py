@@ -9,13 +9,14 @@ at the start instead of failing on a read-to-write lock upgrade.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -137,3 +138,23 @@ def insert_ignoring_conflicts(session: Session | str, model: Any) -> Any:
     name = session if isinstance(session, str) else session.get_bind().dialect.name
     dialect = postgresql if name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
+
+
+@cache
+def _ignoring_insert(dialect: str, table: str, returning: tuple[str, ...]) -> Any:
+    target = Base.metadata.tables[table]
+    statement = insert_ignoring_conflicts(dialect, target)
+    return statement.returning(*(target.c[name] for name in returning)) if returning else statement
+
+
+def insert_new_rows(
+    session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], returning: tuple[str, ...] = ()
+) -> CursorResult[*tuple[Any, ...]]:
+    """Insert ``rows`` into ``model``'s table in one Core statement, skipping those that conflict; with
+    ``returning``, the result has those columns of the rows it inserted.
+
+    For hot paths: the statement is built once per table, and Core skips the ORM's bulk-insert layer.
+    """
+    connection = session.connection()
+    statement = _ignoring_insert(connection.dialect.name, model.__tablename__, returning)
+    return connection.execute(statement, list(rows))

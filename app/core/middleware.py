@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,9 @@ from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("sla_tracker.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Request ids: random per process, then a counter (a uuid4 per request reads the OS's random source each time).
+_ID_PREFIX = secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
 
 
 class RequestContextMiddleware:
@@ -32,7 +36,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_ID.match(incoming) else f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
         token = request_id_var.set(request_id)
         # Routing copies the scope; this dict is shared, so the route template written into it comes back.
         state = scope.setdefault("state", {})

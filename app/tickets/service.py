@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.clocks import projection
 from app.clocks.context import Context
 from app.clocks.projection import Projection
-from app.core.db import Base, insert_ignoring_conflicts
+from app.core.db import insert_new_rows
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
@@ -55,16 +53,6 @@ _QUEUE_REPLAY = (
 )
 
 
-@cache
-def _insert_returning(dialect: str, table: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` the natural key (and id) of the rows it inserted."""
-    target = Base.metadata.tables[table]
-    statement = insert_ignoring_conflicts(dialect, target)
-    if table == TicketRow.__tablename__:
-        return statement.returning(target.c.source, target.c.key, target.c.id)
-    return statement.returning(target.c.source, target.c.key, target.c.event_id)
-
-
 def _ticket_ids(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
     """The ids of the events' tickets, creating the missing ones (Core statements: no ORM rows needed here)."""
     keys = {(e.source, e.key): e.at for e in events}
@@ -75,9 +63,7 @@ def _ticket_ids(session: Session, events: Sequence[NormalizedEvent], now: dateti
             {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
             for s, k in absent
         ]
-        connection = session.connection()
-        statement = _insert_returning(connection.dialect.name, TicketRow.__tablename__)
-        found.update({(s, k): i for s, k, i in connection.execute(statement, rows)})
+        found.update({(s, k): i for s, k, i in insert_new_rows(session, TicketRow, rows, ("source", "key", "id"))})
         # Concurrent first events for one ticket must not fail: the loser simply finds the row.
         raced = [pair for pair in absent if pair not in found]
         if raced:
@@ -148,9 +134,7 @@ def _insert_events(
         }
         for e in events
     ]
-    connection = session.connection()
-    statement = _insert_returning(connection.dialect.name, TicketEventRow.__tablename__)
-    return {(s, k, i) for s, k, i in connection.execute(statement, rows)}
+    return {(s, k, i) for s, k, i in insert_new_rows(session, TicketEventRow, rows, ("source", "key", "event_id"))}
 
 
 def ingest(

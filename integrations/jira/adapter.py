@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.tickets.events import NormalizedEvent
-from integrations.base import SyncPage, TicketAdapter, WebhookRejected, WriteBackAction
+from integrations.base import SourceNeeded, SyncPage, TicketAdapter, WebhookRejected, WriteBackAction
 from integrations.jira import sync, webhook, writeback
 from integrations.jira.client import JiraClient
 from integrations.jira.config import JiraConnection
@@ -23,8 +23,9 @@ class JiraAdapter:
     needs no credentials unless comment enrichment has to call Jira.
     """
 
-    def __init__(self, conn: JiraConnection, client: JiraClient | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, conn: JiraConnection, client: JiraClient | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
         self.conn = conn
         self.name = conn.name
         self._client = client
@@ -40,18 +41,18 @@ class JiraAdapter:
         """Raise ``WebhookRejected`` unless the request carries a valid signature or token."""
         webhook.verify(self.conn, headers, body, query, env=self._env)
 
-    def parse_webhook(self, headers: Mapping[str, str], body: Any) -> list[NormalizedEvent]:
+    def parse_webhook(self, headers: Mapping[str, str], body: Any, *, offline: bool = False) -> list[NormalizedEvent]:
         """Translate a webhook body (raw bytes/str or decoded JSON) into normalized events.
 
         Cloud ``comment_*`` bodies carry an issue without its reporter, and the
         reporter decides whether a comment is the customer's. With
         ``enrich_comment_webhooks`` (the default) the reporter is fetched
-        (one ``GET /issue/{key}?fields=reporter``); a failure raises
-        ``RetryableError``/``PermanentError`` rather than guessing.
+        (one ``GET /issue/{key}?fields=reporter``; ``offline`` raises ``SourceNeeded``
+        instead); a failure raises ``RetryableError``/``PermanentError`` rather than guessing.
         """
         payload = self._decode(body)
         if self.conn.enrich_comment_webhooks and payload.get("webhookEvent") in _COMMENT_EVENTS:
-            payload = self._with_reporter(payload)
+            payload = self._with_reporter(payload, offline)
         return webhook.parse(self.conn, headers, payload)
 
     def sync(self, since: datetime | None) -> Iterator[SyncPage]:
@@ -73,13 +74,15 @@ class JiraAdapter:
             raise WebhookRejected("webhook body is not a JSON object", status=400)
         return body
 
-    def _with_reporter(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _with_reporter(self, payload: dict[str, Any], offline: bool) -> dict[str, Any]:
         issue = payload.get("issue")
         if not isinstance(issue, dict) or not issue.get("key"):
             return payload  # webhook.parse explains why it cannot route this one
         fields = issue.get("fields") or {}
         if "reporter" in fields:
             return payload
+        if offline:
+            raise SourceNeeded(f"the comment webhook of {issue['key']} needs its reporter from Jira")
         found = self.client.issue(str(issue["key"]), ["reporter"]).get("fields") or {}
         return {**payload, "issue": {**issue, "fields": {**fields, "reporter": found.get("reporter")}}}
 

@@ -33,8 +33,8 @@ class ServiceNowAdapter:
         """Raise ``WebhookRejected`` unless the push is signed (HMAC) or carries the bearer token."""
         push.verify(self.conn, headers, body)
 
-    def parse_webhook(self, headers: Mapping[str, str], body: Any) -> list[NormalizedEvent]:
-        """Translate one push body (bytes, str or parsed JSON) into events."""
+    def parse_webhook(self, headers: Mapping[str, str], body: Any, *, offline: bool = False) -> list[NormalizedEvent]:
+        """Translate one push body (bytes, str or parsed JSON) into events (never calls ServiceNow)."""
         return push.parse(self.conn, body)
 
     def sync(self, since: datetime | None) -> Iterator[SyncPage]:

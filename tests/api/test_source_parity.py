@@ -104,10 +104,12 @@ def test_jira_webhooks_sync_and_both_give_identical_clocks(
     clock: FakeClock,
     fake_jira: tuple[FakeJira, str],
 ) -> None:
-    _, url = fake_jira
+    fake, url = fake_jira
     docs = [POLICY] + [_jira_connection(name, url) for name in ("hooks", "synced", "both")]
     apply(client, admin_headers, "\n---\n".join(docs))
     _deliver_jira(client, "hooks", WEBHOOKS)
+    # The comment webhook left the event loop to ask Jira for the reporter (enrichment), once.
+    assert len([c for c in fake.calls("GET", "/issue/TES-41") if "reporter" in str(c.query)]) == 1
     assert connection_service.run_sync(db, "synced", clock).error is None
     _deliver_jira(client, "both", [*reversed(WEBHOOKS), *WEBHOOKS[:3]])
     assert connection_service.run_sync(db, "both", clock).error is None

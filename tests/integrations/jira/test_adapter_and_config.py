@@ -11,7 +11,14 @@ import yaml
 from pydantic import ValidationError
 
 from app.tickets.events import AuthorRole
-from integrations.base import PermanentError, TicketAdapter, WebhookRejected, WriteBackAction, WriteBackKind
+from integrations.base import (
+    PermanentError,
+    SourceNeeded,
+    TicketAdapter,
+    WebhookRejected,
+    WriteBackAction,
+    WriteBackKind,
+)
 from integrations.jira import JiraAdapter, JiraClient, JiraConnection
 from integrations.jira.client import build_jira, jira_error_text, retry_after_seconds
 from tests.fakes.jira_server import FakeJira
@@ -96,6 +103,10 @@ def test_comment_webhooks_are_enriched_with_the_reporter(
     client = make_client(url, enrich_comment_webhooks=True)
     body = payload("comment_created-mattermost-cloud.json")
     body["comment"]["author"] = REPORTER
+    # Offline (on the event loop) the adapter says it needs Jira rather than calling it or guessing.
+    with pytest.raises(SourceNeeded, match="TES-41"):
+        JiraAdapter(client.conn, client).parse_webhook({}, body, offline=True)
+    assert fake.requests == []
     (event,) = JiraAdapter(client.conn, client).parse_webhook({}, body)
     assert event.author_role is AuthorRole.customer
     (lookup,) = fake.calls("GET", "/rest/api/2/issue/TES-41")
