@@ -10,9 +10,10 @@ which bench/webhooks.lua loads in `init` and sends in order: the service never g
 a thread runs out (reported; raise --requests). The hello-world, which stores nothing, is fast enough to
 cycle through the files. The connection sets `enrich_comment_webhooks: false` (no Jira to ask here).
 
-    .venv/bin/python bench/jira_webhooks.py [--seconds 15] [--connections 8] [--requests 40000]
+    .venv/bin/python bench/jira_webhooks.py [--seconds 15] [--connections 8] [--requests 40000] [--worker]
 
-Last line: webhooks_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R
+Last line: webhooks_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R queued_after_s=N (the projection
+still to do when the load stopped: all of it without --worker)
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ import copy
 import hashlib
 import hmac
 import json
+import os
 import random
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +42,7 @@ from typing import Any
 import yaml
 
 from bench._harness import (
+    CLI,
     ROOT,
     ensure_wrk,
     free_port,
@@ -169,11 +173,35 @@ def write_requests(prefix: Path, threads: int, per_thread: int, first_issue: int
     return total
 
 
+def project_backlog(work: Path, env: dict[str, str]) -> tuple[int, float]:
+    """What `sla-tracker worker` does after the webhooks: project every queued ticket (the replay-requested
+    job, 200 tickets per transaction), here in this process; returns (tickets projected, seconds)."""
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SLA_")})
+    from app.core.clock import system_now
+    from app.core.config import get_settings
+    from app.core.db import Database, build_engine
+    from app.worker.jobs import all_jobs
+
+    (job,) = [j for j in all_jobs() if j.name == "replay-requested"]
+    db = Database(build_engine(get_settings().effective_database_url))
+    started, total = time.perf_counter(), 0
+    while done := job.run(db, system_now):
+        total += done
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return total, elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--requests", type=int, default=40000, help="pre-generated webhooks for the measured runs")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run the background worker in the service's process during the load (serve's default)",
+    )
     args = parser.parse_args()
     ensure_wrk()
     threads = 2
@@ -186,7 +214,10 @@ def main() -> None:
 
     results, warmups = {}, {}
     batching = ""
-    for name, command in (("hello", hello_any_path_command()), ("webhooks", service_command())):
+    service = [CLI, "serve"] if args.worker else service_command()
+    if args.worker:
+        env["SLA_RUN_WORKERS"] = "true"
+    for name, command in (("hello", hello_any_path_command()), ("webhooks", service)):
         port = free_port()
         with running(command, port, env):
             warm_env = {**env, "SLA_BENCH_REQUESTS": str(work / "warm")}
@@ -199,6 +230,7 @@ def main() -> None:
             if result["non2xx"] or result["errors"]:
                 raise SystemExit(f"{name}: {result['non2xx']} non-2xx answers, {result['errors']} errors")
 
+    projected, drain_s = project_backlog(work, env)
     with sqlite3.connect(work / "sla-tracker.db") as conn:
         receipts, new, duplicates = conn.execute(
             "SELECT count(*), coalesce(sum(events_new), 0), coalesce(sum(events_duplicate), 0) FROM webhook_receipts"
@@ -230,9 +262,17 @@ def main() -> None:
         f"{new} new events ({duplicates} duplicates), {stored} jira events on {tickets} tickets, {clocks} clocks"
     )
     print(f"{batching} (warm-up included)")
+    # Clocks come from the worker's projection (ADR 7): it must keep up with what the webhooks store.
+    if clocks == 0:
+        raise SystemExit(f"no clocks after projecting {projected} tickets")
+    where = "left queued when the load stopped" if args.worker else "queued by the webhooks (no worker)"
+    print(
+        f"projection of the {projected} tickets {where}: {drain_s:.1f}s by the replay-requested job afterwards"
+        + ("" if args.worker else f" ({new / drain_s:.0f} events/s)")
+    )
     print(
         f"webhooks_per_s={per_s:.0f} p50_ms={hook['p50_us'] / 1000:.1f} p99_ms={hook['p99_us'] / 1000:.1f} "
-        f"hello_req_per_s={hello:.0f} ratio={per_s / hello:.2f}"
+        f"hello_req_per_s={hello:.0f} ratio={per_s / hello:.2f} queued_after_s={drain_s:.1f}"
     )
     shutil.rmtree(work, ignore_errors=True)
 

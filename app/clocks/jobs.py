@@ -7,7 +7,7 @@ from app.core.db import Database
 from app.tickets import service as ticket_service
 from app.worker.runner import register
 
-BATCH = 200
+BATCH = 10
 # Also poked by the ingestion writer after storing events whose projection it deferred.
 REPLAY_JOB = "replay-requested"
 

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from app.clocks.models import ClockRow
 from app.core.db import Database
 from app.tickets.events import NormalizedEvent
-from app.tickets.models import TicketEventRow
+from app.tickets.models import TicketEventRow, TicketRow
 from app.tickets.service import IngestResult
 from app.tickets.writer import IngestRequest, IngestWriter
 from tests.api.factories import created, event, setup_support
-from tests.conftest import FakeClock, count_rows
+from tests.conftest import FakeClock, count_rows, project_queued
 
 
 def _events(*bodies: dict[str, Any]) -> list[NormalizedEvent]:
@@ -134,3 +134,29 @@ def test_a_request_cancelled_before_its_turn_is_not_written(
     assert dropped.future.cancelled()
     with db.transaction(write=False) as session:
         assert set(session.scalars(select(TicketEventRow.key))) == {"T-1"}
+
+
+def test_deferred_requests_log_their_events_and_queue_the_tickets_for_the_worker(
+    client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock
+) -> None:
+    setup_support(client, admin_headers)
+    comment = event(key="T-2", id="c1", type="comment", at="2025-01-06T09:20:00Z", author_role="agent", public=True)
+    batch = [
+        IngestRequest(_events(created(key="T-1")), deferred=True),
+        IngestRequest(_events(created(key="T-2")), deferred=True),
+        IngestRequest(_events(comment)),  # T-2 gets projected here anyway, so it is not queued
+    ]
+    IngestWriter(db, clock).write_batch(batch)
+
+    results: list[IngestResult] = [r.future.result(timeout=5) for r in batch]
+    assert [len(r.new) for r in results] == [1, 1, 1]
+    assert [r.projections for r in results[:2]] == [[], []]
+    assert [p.ticket.key for p in results[2].projections] == ["T-2"]
+    with db.transaction(write=False) as session:
+        queued = {k: at for k, at in session.execute(select(TicketRow.key, TicketRow.replay_requested_at))}
+        clocked = set(session.scalars(select(ClockRow.ticket_key)))
+    assert queued == {"T-1": clock.current, "T-2": None}
+    assert clocked == {"T-2"}
+
+    assert project_queued(db, clock) == 1
+    assert count_rows(db, ClockRow.id) == 4

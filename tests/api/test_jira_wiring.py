@@ -78,6 +78,23 @@ def test_signed_webhook_is_stored_once_and_projected_by_the_worker(
     assert {c["metric"] for c in ticket["clocks"]} == {"first_response", "resolution"}
 
 
+def test_a_changed_webhook_secret_applies_at_once(
+    client: TestClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route reuses a connection's adapter for a few seconds; a change made here drops it at once."""
+    apply(client, admin_headers, yaml.safe_dump(CONNECTION))
+    body = raw_payload("issue_created-mattermost-cloud.json")
+    assert client.post("/webhooks/jira/jira", content=body, headers=_signed(body)).status_code == 200
+    monkeypatch.setenv("JIRA_ROTATED_SECRET", "a-new-secret")
+    apply(client, admin_headers, yaml.safe_dump({**CONNECTION, "webhook_secret_env": "JIRA_ROTATED_SECRET"}))
+    old_signature = client.post("/webhooks/jira/jira", content=body, headers=_signed(body))
+    assert old_signature.status_code == 401
+    digest = hmac.new(b"a-new-secret", body, hashlib.sha256).hexdigest()
+    assert client.post("/webhooks/jira/jira", content=body, headers={"X-Hub-Signature": f"sha256={digest}"}).is_success
+    client.delete("/api/v1/connections/jira", headers=admin_headers)
+    assert client.post("/webhooks/jira/jira", content=body, headers=_signed(body)).status_code == 404
+
+
 def test_bad_or_missing_signature_is_401_problem(client: TestClient, admin_headers: dict[str, str]) -> None:
     apply(client, admin_headers, yaml.safe_dump(CONNECTION))
     body = raw_payload("issue_created-mattermost-cloud.json")
