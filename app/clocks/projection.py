@@ -7,7 +7,7 @@ says, whatever order events arrived in. See docs/adr/0001-replay-on-every-event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -125,20 +125,27 @@ def derive(
 
 
 def project_many(
-    session: Session, tickets: Sequence[TicketRow], now: datetime, ctx: Context | None = None
+    session: Session,
+    tickets: Sequence[TicketRow],
+    now: datetime,
+    ctx: Context | None = None,
+    *,
+    logged: Mapping[int, list[NormalizedEvent]] | None = None,
 ) -> list[Projection]:
     """Replay several tickets from their logs and store their snapshots and clocks.
 
     Their events and stored clocks are read with one query each and their rows written with one
     flush, because per-ticket round trips cost more than the replays; the listeners then see
-    every row with its id.
+    every row with its id. ``logged`` gives the whole log of tickets created in this transaction
+    (they have no stored clocks either), which is then not read back.
     """
     if not tickets:
         return []
     ctx = ctx or Context.load(session)
-    ids = [ticket.id for ticket in tickets]
-    events = _events_by_ticket(session, ids)
-    clocks = _clocks_by_ticket(session, ids)
+    known = logged or {}
+    ids = [ticket.id for ticket in tickets if ticket.id not in known]
+    events = {**_events_by_ticket(session, ids), **known} if ids else dict(known)
+    clocks = _clocks_by_ticket(session, ids) if ids else {}
     with session.no_autoflush:
         results = [_project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, [])) for t in tickets]
     session.flush()

@@ -38,8 +38,9 @@ _TICKETS = TicketRow.__table__.c
 # Built once (statement construction and cache-key generation cost more than running them). Not
 # ``tuple_(source, key).in_(...)``: SQLite answers a row-value IN list with a full table scan, which
 # made every batch cost O(tickets); ``source = ? AND key IN (...)`` searches the unique index.
-# PostgreSQL: the rows are locked (in id order) until commit, so that two transactions projecting one
-# ticket take turns and the second one reads the first one's events. SQLite has one writer anyway.
+# PostgreSQL: the rows are locked (source by source, in id order) until commit, so that two
+# transactions projecting one ticket take turns and the second one reads the first one's events.
+# SQLite has one writer anyway.
 _FIND_IDS = (
     select(_TICKETS.key, _TICKETS.id)
     .where(_TICKETS.source == bindparam("source"), _TICKETS.key.in_(bindparam("keys", expanding=True)))
@@ -53,22 +54,27 @@ _QUEUE_REPLAY = (
 )
 
 
-def _ticket_ids(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> dict[tuple[str, str], int]:
-    """The ids of the events' tickets, creating the missing ones (Core statements: no ORM rows needed here)."""
+def _ticket_ids(
+    session: Session, events: Sequence[NormalizedEvent], now: datetime
+) -> tuple[dict[tuple[str, str], int], set[int]]:
+    """The ids of the events' tickets, creating the missing ones (Core statements: no ORM rows needed
+    here), and which of them this call created."""
     keys = {(e.source, e.key): e.at for e in events}
     found = _find_ids(session, list(keys))
     absent = [pair for pair in keys if pair not in found]
-    if absent:
-        rows = [
-            {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
-            for s, k in absent
-        ]
-        found.update({(s, k): i for s, k, i in insert_new_rows(session, TicketRow, rows, ("source", "key", "id"))})
-        # Concurrent first events for one ticket must not fail: the loser simply finds the row.
-        raced = [pair for pair in absent if pair not in found]
-        if raced:
-            found.update(_find_ids(session, raced))
-    return found
+    if not absent:
+        return found, set()
+    rows = [
+        {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
+        for s, k in absent
+    ]
+    created = {(s, k): i for s, k, i in insert_new_rows(session, TicketRow, rows, ("source", "key", "id"))}
+    found.update(created)
+    # Concurrent first events for one ticket must not fail: the loser simply finds the row.
+    raced = [pair for pair in absent if pair not in found]
+    if raced:
+        found.update(_find_ids(session, raced))
+    return found, set(created.values())
 
 
 def _find_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -78,7 +84,7 @@ def _find_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     connection = session.connection()
     return {
         (source, key): id_
-        for source, ks in by_source.items()
+        for source, ks in sorted(by_source.items())
         for key, id_ in connection.execute(_FIND_IDS, {"source": source, "keys": ks})
     }
 
@@ -90,9 +96,9 @@ def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -
 
 def _append(
     session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime
-) -> tuple[list[IngestResult], dict[tuple[str, str], int]]:
+) -> tuple[list[IngestResult], dict[tuple[str, str], int], set[int]]:
     """:func:`append` for several callers' batches at once, one statement per table for all of them;
-    also returns the ids of the tickets it found or created.
+    also returns the ids of the tickets it found or created, and which it created.
 
     An event that two groups carry is new for the first one only, as if they had run one after the other.
     """
@@ -106,7 +112,7 @@ def _append(
             keys.append(None if key in unique else key)
             unique.setdefault(key, event)
         owner.append(keys)
-    ids = _ticket_ids(session, list(unique.values()), now) if unique else {}
+    ids, created = _ticket_ids(session, list(unique.values()), now) if unique else ({}, set())
     inserted = _insert_events(session, list(unique.values()), ids, now) if unique else set()
     for result, events, owned in zip(results, groups, owner, strict=True):
         for event, first in zip(events, owned, strict=True):
@@ -115,7 +121,7 @@ def _append(
             EVENTS_INGESTED.labels(event.source, "new").inc()
         for event in result.duplicate:
             EVENTS_INGESTED.labels(event.source, "duplicate").inc()
-    return results, ids
+    return results, ids, created
 
 
 def _insert_events(
@@ -159,7 +165,7 @@ def ingest_groups(
     job (unless another group's events get them projected here anyway), and its result has no
     projections.
     """
-    results, ids = _append(session, groups, now)
+    results, ids, created = _append(session, groups, now)
     later = deferred or [False] * len(groups)
     touched = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if not d for e in r.new}
     queued = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if d for e in r.new} - touched
@@ -170,7 +176,14 @@ def ingest_groups(
         return results
     ctx = ctx or Context.load(session)
     tickets = list(session.scalars(select(TicketRow).where(TicketRow.id.in_(sorted(touched))).order_by(TicketRow.id)))
-    projections = {(p.ticket.source, p.ticket.key): p for p in projection.project_many(session, tickets, now, ctx)}
+    # A ticket created here has no log but these events: no need to read them back.
+    logged: dict[int, list[NormalizedEvent]] = {}
+    for result in results:
+        for event in result.new:
+            if (ticket_id := ids[(event.source, event.key)]) in created:
+                logged.setdefault(ticket_id, []).append(event)
+    done = projection.project_many(session, tickets, now, ctx, logged=logged)
+    projections = {(p.ticket.source, p.ticket.key): p for p in done}
     for result, d in zip(results, later, strict=True):
         keys = dict.fromkeys((e.source, e.key) for e in result.new)
         result.projections = [] if d else [projections[key] for key in keys if key in projections]
