@@ -68,6 +68,9 @@ def get_ticket(
 ) -> TicketStatusOut:
     """The ticket's snapshot and every clock with its timeline, now or as of `at`.
 
+    Events posted to `/api/v1/events` are projected before that request answers; those from inbound webhooks are
+    projected by the worker right after they are stored, so for a moment the clocks may not show them yet.
+
     With `at`, only the events that happened at or before that instant are replayed (time travel
     for audits); without it, all events and the current time.
     """

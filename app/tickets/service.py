@@ -47,6 +47,7 @@ _FIND_IDS = (
     .order_by(_TICKETS.id)
     .with_for_update()
 )
+_TICKETS_BY_ID = select(TicketRow).where(TicketRow.id.in_(bindparam("ids", expanding=True))).order_by(TicketRow.id)
 _QUEUE_REPLAY = (
     update(TicketRow)
     .where(TicketRow.id.in_(bindparam("ids", expanding=True)), TicketRow.replay_requested_at.is_(None))
@@ -175,12 +176,13 @@ def ingest_groups(
     if not touched:
         return results
     ctx = ctx or Context.load(session)
-    tickets = list(session.scalars(select(TicketRow).where(TicketRow.id.in_(sorted(touched))).order_by(TicketRow.id)))
+    tickets = list(session.scalars(_TICKETS_BY_ID, {"ids": sorted(touched)}))
     # A ticket created here has no log but these events: no need to read them back.
+    fresh = created & touched
     logged: dict[int, list[NormalizedEvent]] = {}
     for result in results:
         for event in result.new:
-            if (ticket_id := ids[(event.source, event.key)]) in created:
+            if (ticket_id := ids[(event.source, event.key)]) in fresh:
                 logged.setdefault(ticket_id, []).append(event)
     done = projection.project_many(session, tickets, now, ctx, logged=logged)
     projections = {(p.ticket.source, p.ticket.key): p for p in done}

@@ -7,6 +7,9 @@ events to this writer and wait; the writer takes everything that queued up while
 writes it as one transaction through :func:`service.ingest_groups`. Under no load a request is
 written at once (no batching delay); under load batches grow by themselves.
 
+A ``deferred`` request (inbound webhooks) only logs its events and queues its tickets; the writer
+then pokes this process's worker to project them (ADR 7).
+
 Each request keeps its own all-or-nothing answer: if a combined transaction fails, the writer
 retries each request alone, so one bad request cannot fail or change the others.
 See docs/adr/0006-group-commit-ingestion.md.
@@ -77,12 +80,10 @@ class IngestWriter:
     ) -> Any:
         """Store ``events`` and project their tickets (``deferred``: queue them for the worker's projection);
         returns ``after``'s answer for ``context`` (else the IngestResult)."""
-        return await asyncio.wrap_future(self.enqueue(IngestRequest(events, after, context, deferred)))
-
-    def enqueue(self, request: IngestRequest) -> Future[Any]:
+        request = IngestRequest(events, after, context, deferred)
         self._ensure_started()
         self._queue.put(request)
-        return request.future
+        return await asyncio.wrap_future(request.future)
 
     def stop(self, timeout: float = 10) -> None:
         """Finish what is queued, then end the thread."""
@@ -140,8 +141,8 @@ class IngestWriter:
             for request in batch:
                 self.write_batch([request])
             return
-        if any(r.deferred for r in batch):
-            poke(REPLAY_JOB)
+        if any(r.deferred and res.new for r, res in zip(batch, results, strict=True)):
+            poke(REPLAY_JOB)  # their tickets are queued for the worker's projection
         for request, answer in zip(batch, answers, strict=True):
             request.future.set_result(answer)
 
