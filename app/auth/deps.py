@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.auth.service import Principal, Scope, authenticate, grants, touch
+from app.auth.service import Principal, Scope, authenticate_cached, checked_recently, grants, touch
 from app.core.db import Database
 from app.core.deps import NowDep, SessionDep
 from app.core.errors import Forbidden, Unauthorized
@@ -21,7 +22,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 extra_resolvers: list[Callable[..., Principal | None]] = []
 
 
-def require(scope: Scope, *, own_session: bool = False) -> Callable[..., Principal]:
+def require(scope: Scope, *, own_session: bool = False) -> Callable[..., Principal | Awaitable[Principal]]:
     """A dependency that returns the caller's principal or raises 401/403 problems.
 
     It reads in the request's session, except with ``own_session``: then in a short reading
@@ -44,19 +45,34 @@ def require(scope: Scope, *, own_session: bool = False) -> Callable[..., Princip
     return dependency
 
 
-def _require_in_own_session(scope: Scope) -> Callable[..., Principal]:
-    def dependency(
+def _require_in_own_session(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(
         request: Request,
         now: NowDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         db: Database = request.app.state.db
-        with db.transaction(write=False) as session:
-            principal = _principal(request, session, now, credentials, scope)
-        record_use(request, None, principal, now)
-        return principal
+        # A key checked moments ago needs neither a transaction nor a thread (ADR 8).
+        token = _bearer_token(credentials)
+        recent = checked_recently(db, token) if token is not None else None
+        if recent is not None:
+            return _granted(recent, scope)
+        return await run_in_threadpool(_check_in_own_session, request, db, now, credentials, scope)
 
     return dependency
+
+
+def _check_in_own_session(
+    request: Request,
+    db: Database,
+    now: datetime,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope,
+) -> Principal:
+    with db.transaction(write=False) as session:
+        principal = _principal(request, session, now, credentials, scope)
+    record_use(request, None, principal, now)
+    return principal
 
 
 def record_use(request: Request, session: Session | None, principal: Principal, now: datetime) -> None:
@@ -80,8 +96,9 @@ def _principal(
     scope: Scope,
 ) -> Principal:
     principal = None
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        principal = authenticate(session, credentials.credentials, now)
+    token = _bearer_token(credentials)
+    if token is not None:
+        principal = authenticate_cached(request.app.state.db, session, token, now)
         if principal is None:
             raise Unauthorized("the API key is unknown or revoked")
     else:
@@ -91,6 +108,14 @@ def _principal(
                 break
     if principal is None:
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    return _granted(principal, scope)
+
+
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials is not None and credentials.scheme.lower() == "bearer" else None
+
+
+def _granted(principal: Principal, scope: Scope) -> Principal:
     if not grants(principal.scope, scope):
         raise Forbidden(f"this action needs the {scope.value!r} scope; the key has {principal.scope.value!r}")
     return principal

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
+from app.core.db import Database
 from app.core.errors import NotFound, ValidationProblem
+from app.core.ttlcache import TtlCache
 
 KEY_PREFIX = "slat_"
 # last_used_at is a hint for humans; writing it on every request would serialise readers on SQLite.
@@ -49,6 +51,13 @@ class Principal:
         return f"apikey:{self.name}"
 
 
+# How long a process trusts a key it has checked (ADR 8). Revoking through this process applies at
+# once; a revocation made by another process reaches this one within this many seconds.
+KEY_CACHE_SECONDS = 5.0
+# sha256 of the presented key -> its principal (only keys that were valid are kept).
+_CHECKED: TtlCache[Principal] = TtlCache(KEY_CACHE_SECONDS)
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -82,6 +91,9 @@ def revoke_key(session: Session, *, key_id: int | None = None, name: str | None 
     for row in rows:
         row.revoked_at = now
     session.flush()
+    # Now, and again once committed (a check racing the commit may have read the key as valid).
+    _CHECKED.forget()
+    event.listen(session, "after_commit", lambda _session: _CHECKED.forget(), once=True)
     return len(rows)
 
 
@@ -97,6 +109,23 @@ def authenticate(session: Session, presented: str, now: datetime) -> Principal |
         return None
     stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
     return Principal(row.id, row.name, Scope(row.scope), stale=stale)
+
+
+def checked_recently(db: Database, presented: str) -> Principal | None:
+    """The principal of a key this process found valid less than ``KEY_CACHE_SECONDS`` ago (no I/O)."""
+    return _CHECKED.get(db, _hash(presented))
+
+
+def authenticate_cached(db: Database, session: Session, presented: str, now: datetime) -> Principal | None:
+    """``authenticate``, reusing a check made less than ``KEY_CACHE_SECONDS`` ago."""
+    principal = checked_recently(db, presented)
+    if principal is not None:
+        return principal
+    principal = authenticate(session, presented, now)
+    if principal is not None:
+        # The touch, when due, is done by the caller of this check, not again by those reusing it.
+        _CHECKED.put(db, _hash(presented), replace(principal, stale=False))
+    return principal
 
 
 def touch(session: Session, principal: Principal, now: datetime) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +16,7 @@ from app.connections.registry import adapter_for, parse_connection
 from app.core.clock import Now
 from app.core.db import Database
 from app.core.errors import NotFound
+from app.core.ttlcache import TtlCache
 from app.tickets import service as ticket_service
 from integrations.base import ConnectionSpec, PermanentError, RetryableError, TicketAdapter
 
@@ -26,10 +25,8 @@ LEASE = timedelta(minutes=10)
 # How long a process reuses a connection's adapter for inbound webhooks before reading the row again.
 # Changes made through this process (apply, REST) apply at once; another process's after this long.
 ADAPTER_TTL_SECONDS = 5.0
-# Per database: connection name -> (expiry on the monotonic clock, type, adapter).
-_ADAPTERS: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, str, TicketAdapter]]] = (
-    weakref.WeakKeyDictionary()
-)
+# Connection name -> (type, adapter).
+_ADAPTERS: TtlCache[tuple[str, TicketAdapter]] = TtlCache(ADAPTER_TTL_SECONDS)
 
 
 def find(session: Session, name: str) -> ConnectionRow | None:
@@ -49,8 +46,7 @@ def spec_of(row: ConnectionRow) -> ConnectionSpec:
 
 def cached_webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None:
     """The connection's type and adapter if read less than ``ADAPTER_TTL_SECONDS`` ago (no I/O), else None."""
-    hit = _ADAPTERS.get(db, {}).get(name)
-    return (hit[1], hit[2]) if hit is not None and hit[0] > time.monotonic() else None
+    return _ADAPTERS.get(db, name)
 
 
 def webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None:
@@ -60,22 +56,17 @@ def webhook_adapter(db: Database, name: str) -> tuple[str, TicketAdapter] | None
     hit = cached_webhook_adapter(db, name)
     if hit is not None:
         return hit
-    cache = _ADAPTERS.setdefault(db, {})
     with db.transaction(write=False) as session:
         row = find(session, name)
         if row is None:
-            cache.pop(name, None)
             return None
         kind, spec = row.type, spec_of(row)
-    adapter = adapter_for(spec)
-    cache[name] = (time.monotonic() + ADAPTER_TTL_SECONDS, kind, adapter)
-    return kind, adapter
+    return _ADAPTERS.put(db, name, (kind, adapter_for(spec)))
 
 
 def forget_adapter(name: str) -> None:
     """Drop the cached webhook adapter of ``name`` (its connection was changed or deleted here)."""
-    for cache in list(_ADAPTERS.values()):
-        cache.pop(name, None)
+    _ADAPTERS.forget(name)
 
 
 def upsert(session: Session, spec: ConnectionSpec, now: datetime) -> tuple[str, ConnectionRow]:
