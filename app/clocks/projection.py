@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clocks import store
 from app.clocks.context import Context
 from app.clocks.evaluate import evaluate
-from app.clocks.models import ClockRow
 from app.clocks.replay import apply_event, ordered_events
 from app.clocks.state import ClockState, ExclusionWindow
+from app.clocks.store import ClockRecord
 from app.exclusions import service as exclusion_service
 from app.policies import service as policy_service
 from app.policies.matching import select_policy, ticket_matches
@@ -33,7 +34,7 @@ OPEN_STATES = ("running", "paused")
 class ClockChange:
     """A stored clock before and after one projection (``before`` is None for a new clock)."""
 
-    row: ClockRow
+    row: ClockRecord
     before: dict[str, object] | None
     after: ClockState
 
@@ -48,9 +49,19 @@ class Projection:
     changes: list[ClockChange] = field(default_factory=list)
 
 
-# Called at the end of every projection, in its transaction, with (session, projection, now):
-# escalations and outbound events hang off this without the projection knowing them.
-ProjectionListener = Callable[[Session, "Projection", datetime], None]
+@dataclass
+class _Writes:
+    """What a batch of projections has to write besides the tickets."""
+
+    new: list[ClockRecord] = field(default_factory=list)
+    records: list[ClockRecord] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+
+
+# Called once per batch of projections, in its transaction, with (session, projections that have a
+# policy, now), after new clocks have their ids: escalations and outbound events hang off this
+# without the projection knowing them. Changes they make to ``ClockChange.row`` values are stored.
+ProjectionListener = Callable[[Session, Sequence["Projection"], datetime], None]
 LISTENERS: list[ProjectionListener] = []
 
 
@@ -145,14 +156,18 @@ def project_many(
     known = logged or {}
     ids = [ticket.id for ticket in tickets if ticket.id not in known]
     events = {**_events_by_ticket(session, ids), **known} if ids else dict(known)
-    clocks = _clocks_by_ticket(session, ids) if ids else {}
+    clocks = store.stored_clocks(session, ids)
+    writes = _Writes()
     with session.no_autoflush:
-        results = [_project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, [])) for t in tickets]
-    session.flush()
-    for result in results:
-        if result.policy is not None:
-            for listener in LISTENERS:
-                listener(session, result, now)
+        results = [
+            _project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, []), writes) for t in tickets
+        ]
+    store.write_tickets(session, tickets)
+    store.insert_clocks(session, writes.new)
+    with_policy = [result for result in results if result.policy is not None]
+    for listener in LISTENERS:
+        listener(session, with_policy, now)
+    store.flush_clocks(session, writes.records, writes.deleted)
     return results
 
 
@@ -169,63 +184,58 @@ def _events_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list
     return found
 
 
-def _clocks_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[ClockRow]]:
-    found: dict[int, list[ClockRow]] = {}
-    for row in session.scalars(select(ClockRow).where(ClockRow.ticket_id.in_(ticket_ids))):
-        found.setdefault(row.ticket_id, []).append(row)
-    return found
-
-
 def _project(
     session: Session,
     ticket: TicketRow,
     ctx: Context,
     now: datetime,
     events: list[NormalizedEvent],
-    stored: list[ClockRow],
+    stored: list[ClockRecord],
+    writes: _Writes,
 ) -> Projection:
     snapshot = replay_snapshot(events)
     _store_snapshot(ticket, snapshot, events, now)
     policy = choose_policy(session, ticket, snapshot, ctx) if ticket.opened_at is not None else None
     result = Projection(ticket, policy, ctx)
+    writes.records += stored
     if policy is None:
         return result
-    ticket.policy_version_id = policy.version_id
+    store.set_snapshot(ticket, {"policy_version_id": policy.version_id})
     states = derive(session, ticket, policy, events, ctx, now)
     result.clocks = states
-    result.changes = _store_clocks(session, ticket, policy, states, ctx, now, stored)
+    result.changes = _store_clocks(ticket, policy, states, ctx, now, stored, writes)
     return result
 
 
 def _store_snapshot(
     ticket: TicketRow, snapshot: TicketSnapshot, events: Sequence[NormalizedEvent], now: datetime
 ) -> None:
-    for name in ("title", "status", "priority", "tier", "assignee", "project", "type", "timezone", "url"):
-        setattr(ticket, name, getattr(snapshot, name))
-    ticket.status_category = snapshot.status_category.value if snapshot.status_category else None
-    ticket.fields = dict(snapshot.fields)
+    values = {
+        name: getattr(snapshot, name)
+        for name in ("title", "status", "priority", "tier", "assignee", "project", "type", "timezone", "url")
+    }
     created = [e.at for e in events if e.type is EventType.created]
-    ticket.opened_at = min(created) if created else None
-    ticket.last_event_at = max((e.at for e in events), default=ticket.last_event_at)
-    ticket.deleted = any(e.type is EventType.deleted for e in events)
-    ticket.updated_at = now
-    ticket.replay_requested_at = None
+    values |= {
+        "status_category": snapshot.status_category.value if snapshot.status_category else None,
+        "fields": dict(snapshot.fields),
+        "opened_at": min(created) if created else None,
+        "last_event_at": max((e.at for e in events), default=ticket.last_event_at),
+        "deleted": any(e.type is EventType.deleted for e in events),
+        "updated_at": now,
+        "replay_requested_at": None,
+    }
+    store.set_snapshot(ticket, values)
 
 
 def _with_exemption(state: ClockState, reason: str | None) -> ClockState:
     return state if reason is None else state.model_copy(update={"exempt": True, "exemption_reason": reason})
 
 
-def _row_view(row: ClockRow) -> dict[str, object]:
-    return {
-        "state": row.state,
-        "breached": row.breached,
-        "met": row.met,
-        "due_at": row.due_at,
-        "warn_at": row.warn_at,
-        "paused_reason": row.paused_reason,
-        "cycle": row.cycle,
-    }
+_VIEW = ("state", "breached", "met", "due_at", "warn_at", "paused_reason", "cycle")
+
+
+def _row_view(row: ClockRecord) -> dict[str, object]:
+    return {name: row.values[name] for name in _VIEW}
 
 
 def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: datetime) -> datetime | None:
@@ -238,70 +248,79 @@ def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: d
 
 
 def _store_clocks(
-    session: Session,
     ticket: TicketRow,
     policy: PublishedPolicy,
     states: list[ClockState],
     ctx: Context,
     now: datetime,
-    stored: list[ClockRow],
+    stored: list[ClockRecord],
+    writes: _Writes,
 ) -> list[ClockChange]:
-    existing = {(row.policy_version_id, row.metric, row.cycle): row for row in stored}
+    existing = {(row.values["policy_version_id"], row.values["metric"], row.values["cycle"]): row for row in stored}
     changes: list[ClockChange] = []
     produced = set()
+    # The engine reads clocks as of the newest event when that lies after ``now``.
+    as_of = max(now, ticket.last_event_at)
     for state in states:
         key = (policy.version_id, state.metric, state.cycle)
         produced.add(key)
         row = existing.get(key)
         before = _row_view(row) if row is not None else None
+        values = _values(ticket, policy, state, as_of, next_action_at(state, ctx.exclusions, as_of))
         if row is None:
-            row = ClockRow(
-                ticket_id=ticket.id, policy_version_id=policy.version_id, metric=state.metric, cycle=state.cycle
-            )
-            session.add(row)
-        row.policy_version = policy.version
-        # The engine reads clocks as of the newest event when that lies after ``now``.
-        as_of = max(now, ticket.last_event_at)
-        _fill(row, ticket, state, as_of, next_action_at(state, ctx.exclusions, as_of))
+            row = ClockRecord(values)
+            writes.new.append(row)
+            writes.records.append(row)
+        else:
+            row.values.update(values)
         changes.append(ClockChange(row, before, state))
     for key, row in existing.items():
         if key in produced:
             continue
         if key[0] == policy.version_id:
             # A cycle that a late event showed never happened.
-            session.delete(row)
+            assert row.id is not None
+            writes.deleted.append(row.id)
+            writes.records.remove(row)
         elif row.state in OPEN_STATES:
-            row.state = "cancelled"
-            row.due_at = None
-            row.next_action_at = None
-            row.paused_reason = None
-            row.detail = {**row.detail, "state": "cancelled", "cancelled_reason": "moved to another policy version"}
+            reason = "moved to another policy version"
+            detail = {**row.values["detail"], "state": "cancelled", "cancelled_reason": reason}
+            row.values.update(state="cancelled", due_at=None, next_action_at=None, paused_reason=None, detail=detail)
     return changes
 
 
-def _fill(row: ClockRow, ticket: TicketRow, state: ClockState, now: datetime, next_at: datetime | None) -> None:
-    row.policy = state.policy
-    row.state = state.state.value
-    row.breached = state.breached
-    row.met = state.met
-    row.exempt = state.exempt
-    row.target_seconds = state.target_seconds
-    row.limit_seconds = state.limit_seconds
-    row.elapsed_seconds = state.elapsed_seconds
-    row.due_at = state.due_at
-    row.target_at = state.target_at
-    row.warn_at = state.warn_at
-    row.breached_at = state.breached_at
-    row.started_at = state.started_at
-    row.stopped_at = state.stopped_at
-    row.paused_reason = state.paused_reason
-    row.calendar = state.calendar
-    row.timezone = state.timezone
-    row.source = ticket.source
-    row.ticket_key = ticket.key
-    row.priority = state.priority
-    row.tier = state.tier
-    row.assignee = ticket.assignee
-    row.next_action_at = next_at
-    row.evaluated_at = now
-    row.detail = state.as_dict()
+def _values(
+    ticket: TicketRow, policy: PublishedPolicy, state: ClockState, now: datetime, next_at: datetime | None
+) -> dict[str, object]:
+    return {
+        "ticket_id": ticket.id,
+        "policy_version_id": policy.version_id,
+        "policy": state.policy,
+        "policy_version": policy.version,
+        "metric": state.metric,
+        "cycle": state.cycle,
+        "state": state.state.value,
+        "breached": state.breached,
+        "met": state.met,
+        "exempt": state.exempt,
+        "target_seconds": state.target_seconds,
+        "limit_seconds": state.limit_seconds,
+        "elapsed_seconds": state.elapsed_seconds,
+        "due_at": state.due_at,
+        "target_at": state.target_at,
+        "warn_at": state.warn_at,
+        "breached_at": state.breached_at,
+        "started_at": state.started_at,
+        "stopped_at": state.stopped_at,
+        "paused_reason": state.paused_reason,
+        "calendar": state.calendar,
+        "timezone": state.timezone,
+        "source": ticket.source,
+        "ticket_key": ticket.key,
+        "priority": state.priority,
+        "tier": state.tier,
+        "assignee": ticket.assignee,
+        "next_action_at": next_at,
+        "evaluated_at": now,
+        "detail": state.as_dict(),
+    }

@@ -12,13 +12,13 @@ concurrent projections, exactly one records a level and emits its actions.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.clocks.models import ClockRow
 from app.clocks.projection import ClockChange, Projection
 from app.clocks.state import ClockState, ClockStatus
 from app.core.db import insert_ignoring_conflicts
@@ -31,11 +31,12 @@ from app.webhooks import outbox
 VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason")
 
 
-def clock_document(row: ClockRow, state: ClockState) -> dict[str, Any]:
+def clock_document(change: ClockChange) -> dict[str, Any]:
     """The clock as events carry it: the engine's fields (no timeline) plus its id and policy version."""
-    doc = state.as_dict()
-    doc.pop("timeline", None)
-    return {**doc, "id": row.id, "policy_version": row.policy_version}
+    # The projection stored ``change.after.as_dict()`` as the row's detail.
+    detail = change.row.values["detail"]
+    doc = {name: value for name, value in detail.items() if name != "timeline"}
+    return {**doc, "id": change.row.id, "policy_version": change.row.policy_version}
 
 
 def _view(state: ClockState) -> dict[str, object]:
@@ -78,9 +79,17 @@ def _fired_levels(session: Session, clock_ids: list[int]) -> dict[tuple[int, int
     return fired
 
 
-def _fire(session: Session, ticket: TicketRow, change: ClockChange, level: PlannedLevel, now: datetime) -> bool:
+def _fire(
+    session: Session,
+    ticket: TicketRow,
+    change: ClockChange,
+    level: PlannedLevel,
+    now: datetime,
+    events: list[dict[str, Any]],
+) -> bool:
     """Record ``level`` as fired unless someone already did; on success queue its actions. True if fired here."""
     assert level.instant is not None
+    assert change.row.id is not None
     values = {
         "clock_id": change.row.id,
         "cycle": change.after.cycle,
@@ -94,17 +103,12 @@ def _fire(session: Session, ticket: TicketRow, change: ClockChange, level: Plann
     ).first()
     if inserted is None:
         return False
-    clock = clock_document(change.row, change.after)
+    clock = clock_document(change)
     for action in level.spec.actions:
         if action.webhook is not None:
-            outbox.emit(
-                session,
-                action.webhook,
-                now,
-                ticket=ticket,
-                clock=clock,
-                clock_id=change.row.id,
-                extra={"level": _level_doc(level)},
+            extra = {"level": _level_doc(level)}
+            events.append(
+                outbox.event(action.webhook, now, ticket=ticket, clock=clock, clock_id=change.row.id, extra=extra)
             )
         else:
             writeback.enqueue(session, ticket, change.row.id, level.key, action, now)
@@ -119,6 +123,7 @@ def _correct(
     fired: dict[str, FiredLevelRow],
     as_of: datetime,
     now: datetime,
+    events: list[dict[str, Any]],
 ) -> bool:
     """Retract fired levels the re-derived clock never reached; emit ``sla.corrected``. True if corrected."""
     retracted = [key for key, level in planned.items() if key in fired and not level.reached(as_of)]
@@ -127,35 +132,45 @@ def _correct(
         return False
     if retracted:
         session.execute(delete(FiredLevelRow).where(FiredLevelRow.id.in_([fired.pop(k).id for k in retracted])))
-    outbox.emit(
-        session,
-        "sla.corrected",
-        now,
-        ticket=ticket,
-        clock=clock_document(change.row, change.after),
-        clock_id=change.row.id,
-        extra={"correction": {"breach_retracted": was_breached, "retracted_levels": retracted}},
-    )
+    correction = {"breach_retracted": was_breached, "retracted_levels": retracted}
+    clock = clock_document(change)
+    extra = {"correction": correction}
+    events.append(outbox.event("sla.corrected", now, ticket=ticket, clock=clock, clock_id=change.row.id, extra=extra))
     return True
 
 
-def on_projection(session: Session, projection: Projection, now: datetime) -> None:
-    """Emit transition events, fire due levels and schedule the next one for every clock just projected."""
-    if not projection.changes:
-        return
+def on_projections(session: Session, projections: Sequence[Projection], now: datetime) -> None:
+    """Emit transition events, fire due levels and schedule the next one for every clock just projected
+    (the outbox events of the whole batch in one write, in the order of the projections)."""
+    escalating = [p for p in projections if p.policy is not None and p.policy.spec.escalations]
+    clock_ids = [c.row.id for p in escalating for c in p.changes if c.row.id is not None]
+    fired_by_clock = _fired_levels(session, clock_ids) if clock_ids else {}
+    events: list[dict[str, Any]] = []
+    for projection in projections:
+        _on_projection(session, projection, fired_by_clock, now, events)
+    outbox.write(session, events)
+
+
+def _on_projection(
+    session: Session,
+    projection: Projection,
+    fired_by_clock: dict[tuple[int, int], dict[str, FiredLevelRow]],
+    now: datetime,
+    events: list[dict[str, Any]],
+) -> None:
     ticket = projection.ticket
     as_of = max(now, ticket.last_event_at)
     specs = projection.policy.spec.escalations if projection.policy is not None else []
     calendars = projection.ctx.calendars if specs else None
-    fired_by_clock = _fired_levels(session, [c.row.id for c in projection.changes]) if specs else {}
     for change in projection.changes:
+        assert change.row.id is not None
         planned = {p.key: p for p in plan(specs, change.after, calendars)} if calendars is not None else {}
         fired = fired_by_clock.get((change.row.id, change.after.cycle), {})
-        corrected = _correct(session, ticket, change, planned, fired, as_of, now)
+        corrected = _correct(session, ticket, change, planned, fired, as_of, now, events)
         kind = _transition(change)
         if kind is not None and not (corrected and kind == "ticket.updated"):
-            clock = clock_document(change.row, change.after)
-            outbox.emit(session, kind, now, ticket=ticket, clock=clock, clock_id=change.row.id)
+            clock = clock_document(change)
+            events.append(outbox.event(kind, now, ticket=ticket, clock=clock, clock_id=change.row.id))
         if not may_fire(change.after):
             continue
         pending = sorted(
@@ -164,7 +179,7 @@ def on_projection(session: Session, projection: Projection, now: datetime) -> No
         )
         for level in pending:
             if level.reached(as_of):
-                _fire(session, ticket, change, level, now)
+                _fire(session, ticket, change, level, now, events)
         upcoming = [p.instant for p in pending if p.instant is not None and p.instant > as_of]
         if upcoming:
             current = change.row.next_action_at
@@ -175,5 +190,5 @@ def register() -> None:
     """Hook the listener into the projection (once)."""
     from app.clocks.projection import LISTENERS
 
-    if on_projection not in LISTENERS:
-        LISTENERS.append(on_projection)
+    if on_projections not in LISTENERS:
+        LISTENERS.append(on_projections)

@@ -10,6 +10,7 @@ once ``created`` arrives (sync and webhooks may deliver out of order).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -115,13 +116,14 @@ def _append(
         owner.append(keys)
     ids, created = _ticket_ids(session, list(unique.values()), now) if unique else ({}, set())
     inserted = _insert_events(session, list(unique.values()), ids, now) if unique else set()
+    counts: Counter[tuple[str, str]] = Counter()
     for result, events, owned in zip(results, groups, owner, strict=True):
         for event, first in zip(events, owned, strict=True):
-            (result.new if first is not None and first in inserted else result.duplicate).append(event)
-        for event in result.new:
-            EVENTS_INGESTED.labels(event.source, "new").inc()
-        for event in result.duplicate:
-            EVENTS_INGESTED.labels(event.source, "duplicate").inc()
+            fresh = first is not None and first in inserted
+            (result.new if fresh else result.duplicate).append(event)
+            counts[(event.source, "new" if fresh else "duplicate")] += 1
+    for (source, outcome), count in counts.items():
+        EVENTS_INGESTED.labels(source, outcome).inc(count)
     return results, ids, created
 
 

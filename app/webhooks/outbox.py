@@ -6,11 +6,11 @@ that caused them commit (or roll back) together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from app.tickets.models import TicketRow
@@ -32,6 +32,22 @@ TICKET_FIELDS = (
 
 
 _CACHE_KEY = "webhooks.enabled_subscriptions"
+_ENABLED = select(SubscriptionRow.id, SubscriptionRow.event_types, SubscriptionRow.filter).where(
+    SubscriptionRow.enabled.is_(True)
+)
+
+
+class Subscription(NamedTuple):
+    """What fanning out needs of an enabled subscription."""
+
+    id: int
+    event_types: list[str]
+    filter: dict[str, Any]
+
+# Built once (see app.core.db.insert_new_rows); ids come back in the order of the rows.
+_EVENTS = OutboxEventRow.metadata.tables[OutboxEventRow.__tablename__]
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_INSERT_DELIVERIES = insert(DeliveryRow.metadata.tables[DeliveryRow.__tablename__])
 
 
 def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
@@ -48,7 +64,7 @@ def event_document(row: OutboxEventRow) -> dict[str, Any]:
     return {"id": str(row.id), "type": row.type, "created_at": _iso(row.created_at), **row.payload}
 
 
-def wants(subscription: SubscriptionRow, event_type: str, ticket: Mapping[str, Any] | None) -> bool:
+def wants(subscription: SubscriptionRow | Subscription, event_type: str, ticket: Mapping[str, Any] | None) -> bool:
     """Whether ``subscription`` takes events of ``event_type`` about ``ticket``."""
     if "*" not in subscription.event_types and event_type not in subscription.event_types:
         return False
@@ -59,11 +75,12 @@ def wants(subscription: SubscriptionRow, event_type: str, ticket: Mapping[str, A
     return True
 
 
-def enabled_subscriptions(session: Session) -> list[SubscriptionRow]:
-    """The enabled subscriptions, read once per transaction (``forget_subscriptions`` after changing one)."""
-    cached: list[SubscriptionRow] | None = session.info.get(_CACHE_KEY)
+def enabled_subscriptions(session: Session) -> list[Subscription]:
+    """The enabled subscriptions (id, event types, filter), read once per transaction with a Core
+    statement (no ORM objects, no autoflush); ``forget_subscriptions`` after changing one."""
+    cached: list[Subscription] | None = session.info.get(_CACHE_KEY)
     if cached is None:
-        cached = list(session.scalars(select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True))))
+        cached = [Subscription(*row) for row in session.connection().execute(_ENABLED)]
         session.info[_CACHE_KEY] = cached
     return cached
 
@@ -71,6 +88,59 @@ def enabled_subscriptions(session: Session) -> list[SubscriptionRow]:
 def forget_subscriptions(session: Session) -> None:
     """Drop the session's cached subscription list (after a subscription was created or changed)."""
     session.info.pop(_CACHE_KEY, None)
+
+
+def event(
+    event_type: str,
+    now: datetime,
+    *,
+    ticket: TicketRow | None = None,
+    clock: Mapping[str, Any] | None = None,
+    clock_id: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One outbox event's row, to be stored by :func:`write` (with others of the same transaction)."""
+    payload: dict[str, Any] = {
+        "ticket": ticket_snapshot(ticket) if ticket is not None else None,
+        "clock": dict(clock) if clock is not None else None,
+    }
+    payload.update(extra or {})
+    return {
+        "type": event_type,
+        "source": ticket.source if ticket is not None else None,
+        "ticket_key": ticket.key if ticket is not None else None,
+        "clock_id": clock_id,
+        "payload": payload,
+        "created_at": now,
+    }
+
+
+def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Append ``events`` to the outbox in order, and queue a delivery for each enabled subscription that
+    wants one; their ids. One statement per table, whatever the number of events."""
+    if not events:
+        return []
+    connection = session.connection()
+    ids = [id_ for (id_,) in connection.execute(_INSERT_EVENTS, list(events))]
+    subscriptions = enabled_subscriptions(session)
+    deliveries = [
+        {
+            "event_id": id_,
+            "subscription_id": subscription.id,
+            "event_type": row["type"],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": row["created_at"],
+            "created_at": row["created_at"],
+            "updated_at": row["created_at"],
+        }
+        for id_, row in zip(ids, events, strict=True)
+        for subscription in subscriptions
+        if wants(subscription, row["type"], row["payload"]["ticket"])
+    ]
+    if deliveries:
+        connection.execute(_INSERT_DELIVERIES, deliveries)
+    return ids
 
 
 def emit(
@@ -82,35 +152,9 @@ def emit(
     clock: Mapping[str, Any] | None = None,
     clock_id: int | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> OutboxEventRow:
-    """Append one event to the outbox and queue a delivery for each enabled subscription that wants it."""
-    snapshot = ticket_snapshot(ticket) if ticket is not None else None
-    payload: dict[str, Any] = {"ticket": snapshot, "clock": dict(clock) if clock is not None else None}
-    payload.update(extra or {})
-    row = OutboxEventRow(
-        type=event_type,
-        source=ticket.source if ticket is not None else None,
-        ticket_key=ticket.key if ticket is not None else None,
-        clock_id=clock_id,
-        payload=payload,
-        created_at=now,
-    )
-    session.add(row)
-    for subscription in enabled_subscriptions(session):
-        if wants(subscription, event_type, snapshot):
-            session.add(
-                DeliveryRow(
-                    event=row,
-                    subscription_id=subscription.id,
-                    event_type=event_type,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    return row
+) -> int:
+    """Append one event to the outbox (see :func:`write`); its id."""
+    return write(session, [event(event_type, now, ticket=ticket, clock=clock, clock_id=clock_id, extra=extra)])[0]
 
 
 def prune(session: Session, before: datetime, limit: int = 1000) -> int:
