@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -50,6 +50,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    # On SQLite, one C-level conversion each way instead of the decorator's step chained to SQLAlchemy's
+    # own (strftime-like formatting, regex parsing): timestamps are bound on every row of every write.
+    # The stored text is the same, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC.
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        return _sqlite_bind if dialect.name == "sqlite" else super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        return _sqlite_result if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+
+
+def _sqlite_bind(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; attach a timezone")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_result(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
