@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clocks.models import ClockRow
+from app.core.db import insert_returning_ids
 from app.tickets.models import TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
@@ -45,7 +46,6 @@ SNAPSHOT_COLUMNS = (
 
 # Built once: building and cache-keying a statement costs more than running it for a few rows.
 _READ_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.ticket_id.in_(bindparam("ids", expanding=True)))
-_INSERT_CLOCKS = insert(_CLOCKS).returning(_CLOCKS.c.id, sort_by_parameter_order=True)
 # Executed with one dict per row: its keys other than ``_id`` become the SET clause.
 _UPDATE_CLOCKS = update(_CLOCKS).where(_CLOCKS.c.id == bindparam("_id"))
 _DELETE_CLOCKS = delete(_CLOCKS).where(_CLOCKS.c.id.in_(bindparam("ids", expanding=True)))
@@ -108,10 +108,8 @@ def write_tickets(session: Session, tickets: Iterable[TicketRow]) -> None:
 
 def insert_clocks(session: Session, records: Sequence[ClockRecord]) -> None:
     """Store new clock rows and give each record its id, one statement."""
-    if not records:
-        return
-    result = session.connection().execute(_INSERT_CLOCKS, [r.values for r in records])
-    for record, (id_,) in zip(records, result, strict=True):
+    ids = insert_returning_ids(session, ClockRow, [r.values for r in records])
+    for record, id_ in zip(records, ids, strict=True):
         record.id = id_
         record.written = dict(record.values)
 

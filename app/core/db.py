@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -210,3 +210,26 @@ def insert_new_rows(
     connection = session.connection()
     statement = _ignoring_insert(connection.dialect.name, model.__tablename__, returning)
     return connection.execute(statement, list(rows))
+
+
+@cache
+def _returning_ids(dialect: str, table: str) -> Any:
+    target = Base.metadata.tables[table]
+    # PostgreSQL: SQLAlchemy keeps the ids in row order within multi-row statements. SQLite: asking for
+    # that makes SQLAlchemy insert row by row (it cannot trust RETURNING's order), so see below.
+    return insert(target).returning(target.c.id, sort_by_parameter_order=dialect != "sqlite")
+
+
+def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``model``'s table in multi-row statements; their new ids, in the rows' order.
+
+    On SQLite the ids are sorted rather than taken in RETURNING's order, which SQLite does not define:
+    an ``INTEGER PRIMARY KEY`` gets the largest id plus one, row after row, and this transaction is the
+    only writer, so the ids ascend in the order of the rows.
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    dialect = connection.dialect.name
+    ids = [id_ for (id_,) in connection.execute(_returning_ids(dialect, model.__tablename__), list(rows))]
+    return sorted(ids) if dialect == "sqlite" else ids

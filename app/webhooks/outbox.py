@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
+from app.core.db import insert_returning_ids
 from app.tickets.models import TicketRow
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
@@ -45,8 +46,6 @@ class Subscription(NamedTuple):
     filter: dict[str, Any]
 
 # Built once (see app.core.db.insert_new_rows); ids come back in the order of the rows.
-_EVENTS = OutboxEventRow.metadata.tables[OutboxEventRow.__tablename__]
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _INSERT_DELIVERIES = insert(DeliveryRow.metadata.tables[DeliveryRow.__tablename__])
 
 
@@ -120,8 +119,7 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
     wants one; their ids. One statement per table, whatever the number of events."""
     if not events:
         return []
-    connection = session.connection()
-    ids = [id_ for (id_,) in connection.execute(_INSERT_EVENTS, list(events))]
+    ids = insert_returning_ids(session, OutboxEventRow, events)
     subscriptions = enabled_subscriptions(session)
     deliveries = [
         {
@@ -139,7 +137,7 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
         if wants(subscription, row["type"], row["payload"]["ticket"])
     ]
     if deliveries:
-        connection.execute(_INSERT_DELIVERIES, deliveries)
+        session.connection().execute(_INSERT_DELIVERIES, deliveries)
     return ids
 
 
