@@ -208,7 +208,7 @@ def main() -> None:
     work = make_workdir()
     env = {**service_env(work), **ENV}
     migrate_and_apply(env, work, POLICY + "\n---\n" + yaml.safe_dump(CONNECTION))
-    warm = write_requests(work / "warm", threads, 1500, first_issue=1, seed=1)
+    warm = write_requests(work / "warm", threads, 5000, first_issue=1, seed=1)
     generated = write_requests(work / "run", threads, args.requests // threads, first_issue=1_000_001, seed=2)
     script = ROOT / "bench/webhooks.lua"
 
