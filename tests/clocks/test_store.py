@@ -1,0 +1,76 @@
+"""The projection's Core writes: only what changed is written, and listeners' changes are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app.clocks import projection
+from app.clocks.context import Context
+from app.clocks.models import ClockRow
+from app.core.db import Database
+from app.tickets import service
+from tests.api.factories import created, setup_support
+
+LATER = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
+MARK = datetime(2031, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def ticket_id(client: TestClient, admin_headers: dict[str, str], db: Database) -> int:
+    setup_support(client, admin_headers)
+    assert client.post("/api/v1/events", json=created(key="T-1"), headers=admin_headers).status_code == 200
+    with db.transaction(write=False) as session:
+        found = service.find(session, "api", "T-1")
+        assert found is not None
+        return found.id
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _project(db: Database, ticket_id: int, now: datetime) -> None:
+    with db.transaction() as session:
+        ticket = session.get(service.TicketRow, ticket_id)
+        assert ticket is not None
+        projection.project(session, ticket, Context.load(session), now)
+
+
+def test_a_repeat_projection_at_the_same_instant_writes_no_clock(
+    db: Database, ticket_id: int, statements: list[str]
+) -> None:
+    _project(db, ticket_id, LATER)
+    assert any(s.startswith("UPDATE clocks") for s in statements)
+    statements.clear()
+    _project(db, ticket_id, LATER)
+    assert any(s.startswith("UPDATE tickets") for s in statements)
+    assert not any(s.startswith(("UPDATE clocks", "INSERT INTO", "DELETE")) for s in statements)
+
+
+def test_values_a_listener_changes_are_stored(db: Database, ticket_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def mark(session: Session, projections: Sequence[projection.Projection], now: datetime) -> None:
+        for done in projections:
+            for change in done.changes:
+                assert change.row.id is not None
+                change.row.next_action_at = MARK
+
+    monkeypatch.setattr(projection, "LISTENERS", [*projection.LISTENERS, mark])
+    _project(db, ticket_id, LATER)
+    with db.transaction(write=False) as session:
+        stored = list(session.scalars(select(ClockRow.next_action_at).where(ClockRow.ticket_id == ticket_id)))
+    assert stored
+    assert set(stored) == {MARK}
