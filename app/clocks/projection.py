@@ -56,6 +56,11 @@ class _Writes:
     new: list[ClockRecord] = field(default_factory=list)
     records: list[ClockRecord] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
+    # Ticket id -> snapshot columns that changed.
+    tickets: dict[int, dict[str, object]] = field(default_factory=dict)
+
+    def snapshot(self, ticket: TicketRow, values: Mapping[str, object]) -> None:
+        self.tickets.setdefault(ticket.id, {}).update(store.set_snapshot(ticket, values))
 
 
 # Called once per batch of projections, in its transaction, with (session, projections that have a
@@ -162,7 +167,7 @@ def project_many(
         results = [
             _project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, []), writes) for t in tickets
         ]
-    store.write_tickets(session, tickets)
+    store.write_tickets(session, writes.tickets)
     store.insert_clocks(session, writes.new)
     with_policy = [result for result in results if result.policy is not None]
     for listener in LISTENERS:
@@ -194,22 +199,22 @@ def _project(
     writes: _Writes,
 ) -> Projection:
     snapshot = replay_snapshot(events)
-    _store_snapshot(ticket, snapshot, events, now)
+    writes.snapshot(ticket, _snapshot_values(ticket, snapshot, events, now))
     policy = choose_policy(session, ticket, snapshot, ctx) if ticket.opened_at is not None else None
     result = Projection(ticket, policy, ctx)
     writes.records += stored
     if policy is None:
         return result
-    store.set_snapshot(ticket, {"policy_version_id": policy.version_id})
+    writes.snapshot(ticket, {"policy_version_id": policy.version_id})
     states = derive(session, ticket, policy, events, ctx, now)
     result.clocks = states
     result.changes = _store_clocks(ticket, policy, states, ctx, now, stored, writes)
     return result
 
 
-def _store_snapshot(
+def _snapshot_values(
     ticket: TicketRow, snapshot: TicketSnapshot, events: Sequence[NormalizedEvent], now: datetime
-) -> None:
+) -> dict[str, object]:
     values = {
         name: getattr(snapshot, name)
         for name in ("title", "status", "priority", "tier", "assignee", "project", "type", "timezone", "url")
@@ -224,7 +229,7 @@ def _store_snapshot(
         "updated_at": now,
         "replay_requested_at": None,
     }
-    store.set_snapshot(ticket, values)
+    return values
 
 
 def _with_exemption(state: ClockState, reason: str | None) -> ClockState:

@@ -3,8 +3,8 @@
 The projection touches a few rows per event, thousands of times a second under load; the ORM's
 unit of work (attribute history, flush ordering, a statement per changed-column set) cost more
 than deriving the clocks. Here a batch of projections is written with one statement per kind of
-write: an ``UPDATE`` executemany for the tickets, an ``INSERT … RETURNING id`` for new clocks, an
-``UPDATE`` executemany for the clocks that changed, a ``DELETE`` for the few that vanished.
+write: ``UPDATE`` executemanys of the columns that changed in tickets and clocks (one per set of
+columns), an ``INSERT … RETURNING id`` for new clocks, a ``DELETE`` for the few that vanished.
 """
 
 from __future__ import annotations
@@ -23,27 +23,6 @@ from app.tickets.models import TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
 _TICKETS = TicketRow.metadata.tables[TicketRow.__tablename__]
-CLOCK_COLUMNS = tuple(c.name for c in _CLOCKS.columns if c.name != "id")
-SNAPSHOT_COLUMNS = (
-    "title",
-    "status",
-    "status_category",
-    "priority",
-    "tier",
-    "assignee",
-    "project",
-    "type",
-    "timezone",
-    "url",
-    "fields",
-    "opened_at",
-    "last_event_at",
-    "deleted",
-    "updated_at",
-    "replay_requested_at",
-    "policy_version_id",
-)
-
 # Built once: building and cache-keying a statement costs more than running it for a few rows.
 _READ_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.ticket_id.in_(bindparam("ids", expanding=True)))
 # Executed with one dict per row: its keys other than ``_id`` become the SET clause.
@@ -56,8 +35,8 @@ _UPDATE_TICKETS = update(_TICKETS).where(_TICKETS.c.id == bindparam("_id"))
 class ClockRecord:
     """One clock row as the projection sees it: its column values, and its id once stored.
 
-    ``written`` holds the values the database has (None: not stored yet); ``flush`` writes the
-    record only if ``values`` differ from it.
+    ``written`` holds the values the database has (None: not stored yet); ``flush_clocks`` writes
+    the columns whose ``values`` differ from it.
     """
 
     values: dict[str, Any]
@@ -93,17 +72,18 @@ def stored_clocks(session: Session, ticket_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def set_snapshot(ticket: TicketRow, values: Mapping[str, Any]) -> None:
-    """Give the loaded ticket its new snapshot without making it dirty (``write_tickets`` stores it)."""
-    for name, value in values.items():
+def set_snapshot(ticket: TicketRow, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Give the loaded ticket its new snapshot without making it dirty; the values that changed, for
+    ``write_tickets``."""
+    changed = {name: value for name, value in values.items() if getattr(ticket, name) != value}
+    for name, value in changed.items():
         set_committed_value(ticket, name, value)
+    return changed
 
 
-def write_tickets(session: Session, tickets: Iterable[TicketRow]) -> None:
-    """Store the snapshot columns of ``tickets`` (as ``set_snapshot`` left them), one statement."""
-    rows = [{"_id": t.id, **{name: getattr(t, name) for name in SNAPSHOT_COLUMNS}} for t in tickets]
-    if rows:
-        session.connection().execute(_UPDATE_TICKETS, rows)
+def write_tickets(session: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
+    """Store the tickets' changed snapshot columns (ticket id -> column -> value)."""
+    _update_changed(session, _UPDATE_TICKETS, changes.items())
 
 
 def insert_clocks(session: Session, records: Sequence[ClockRecord]) -> None:
@@ -115,12 +95,34 @@ def insert_clocks(session: Session, records: Sequence[ClockRecord]) -> None:
 
 
 def flush_clocks(session: Session, records: Iterable[ClockRecord], deleted: Sequence[int] = ()) -> None:
-    """Write the stored records whose values changed since they were read or inserted, and delete
-    the rows in ``deleted``; one statement each."""
-    changed = [r for r in records if r.id is not None and r.values != r.written]
-    if changed:
-        session.connection().execute(_UPDATE_CLOCKS, [{"_id": r.id, **r.values} for r in changed])
-        for record in changed:
-            record.written = dict(record.values)
+    """Write the columns that changed since the records were read or inserted, and delete the rows in
+    ``deleted``."""
+    changes = []
+    for record in records:
+        if record.id is None or record.written is None or record.values == record.written:
+            continue
+        written = record.written
+        changes.append((record.id, {k: v for k, v in record.values.items() if written.get(k, _ABSENT) != v}))
+        record.written = dict(record.values)
+    _update_changed(session, _UPDATE_CLOCKS, changes)
     if deleted:
         session.connection().execute(_DELETE_CLOCKS, {"ids": list(deleted)})
+
+
+_ABSENT = object()
+
+
+def _update_changed(session: Session, statement: Any, changes: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
+    """Run ``statement`` (``UPDATE … WHERE id = :_id``) once per set of changed columns, as an executemany.
+
+    Setting only what changed keeps SQLite from rewriting the entries of indexes whose columns did not
+    change (it maintains every index that has a column in the SET clause, whatever the values).
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for id_, values in changes:
+        if values:
+            groups.setdefault(tuple(sorted(values)), []).append({"_id": id_, **values})
+    connection = session.connection() if groups else None
+    for rows in groups.values():
+        assert connection is not None
+        connection.execute(statement, rows)
