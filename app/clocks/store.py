@@ -122,7 +122,8 @@ def _update_changed(session: Session, statement: Any, changes: Iterable[tuple[in
     for id_, values in changes:
         if values:
             groups.setdefault(tuple(sorted(values)), []).append({"_id": id_, **values})
-    connection = session.connection() if groups else None
+    if not groups:
+        return
+    connection = session.connection()
     for rows in groups.values():
-        assert connection is not None
         connection.execute(statement, rows)

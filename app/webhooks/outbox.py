@@ -141,20 +141,6 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
     return ids
 
 
-def emit(
-    session: Session,
-    event_type: str,
-    now: datetime,
-    *,
-    ticket: TicketRow | None = None,
-    clock: Mapping[str, Any] | None = None,
-    clock_id: int | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> int:
-    """Append one event to the outbox (see :func:`write`); its id."""
-    return write(session, [event(event_type, now, ticket=ticket, clock=clock, clock_id=clock_id, extra=extra)])[0]
-
-
 def prune(session: Session, before: datetime, limit: int = 1000) -> int:
     """Delete up to ``limit`` outbox events created before ``before``, with their deliveries and attempts.
 

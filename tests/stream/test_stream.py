@@ -55,7 +55,7 @@ def read_events(lines: Iterator[str], count: int, *, comments: list[str] | None 
 
 def emit(db: Database, clock: FakeClock, event_type: str) -> int:
     with db.transaction() as session:
-        return outbox.emit(session, event_type, clock())
+        return outbox.write(session, [outbox.event(event_type, clock())])[0]
 
 
 def test_stream_resumes_after_last_event_id_by_query_and_header(

@@ -46,7 +46,7 @@ def subscribe(client: TestClient, headers: Headers, url: str, types: list[str] |
 
 def emit(db: Database, clock: FakeClock, event_type: str = "sla.warning") -> int:
     with db.transaction() as session:
-        return outbox.emit(session, event_type, clock(), extra={"note": "test"})
+        return outbox.write(session, [outbox.event(event_type, clock(), extra={"note": "test"})])[0]
 
 
 def deliver(db: Database, clock: FakeClock) -> int:
