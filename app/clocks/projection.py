@@ -20,6 +20,7 @@ from app.clocks.evaluate import evaluate
 from app.clocks.replay import apply_event, ordered_events
 from app.clocks.state import ClockState, ExclusionWindow
 from app.clocks.store import ClockRecord
+from app.core import bulk
 from app.exclusions import service as exclusion_service
 from app.policies import service as policy_service
 from app.policies.matching import select_policy, ticket_matches
@@ -165,9 +166,7 @@ def project_many(
     clocks = store.stored_clocks(session, ids)
     writes = _Writes()
     with session.no_autoflush:
-        results = [
-            _project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, []), writes) for t in tickets
-        ]
+        results = [_project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, []), writes) for t in tickets]
     store.write_tickets(session, writes.tickets)
     store.insert_clocks(session, writes.new)
     with_policy = [result for result in results if result.policy is not None]
@@ -184,8 +183,9 @@ def project(session: Session, ticket: TicketRow, ctx: Context, now: datetime) ->
 
 def _events_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[NormalizedEvent]]:
     found: dict[int, list[NormalizedEvent]] = {}
-    query = select(TicketEventRow.ticket_id, TicketEventRow.body).where(TicketEventRow.ticket_id.in_(ticket_ids))
-    for ticket_id, body in session.execute(query):
+    for ticket_id, body in bulk.select_in(
+        session, TicketEventRow, ("ticket_id", "body"), ("ticket_id",), (), ticket_ids
+    ):
         found.setdefault(ticket_id, []).append(NormalizedEvent.model_validate(body))
     return found
 

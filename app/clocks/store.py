@@ -13,22 +13,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clocks.models import ClockRow
-from app.core.db import insert_returning_ids
+from app.core import bulk
 from app.tickets.models import TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
 _TICKETS = TicketRow.metadata.tables[TicketRow.__tablename__]
 # Built once: building and cache-keying a statement costs more than running it for a few rows.
-_READ_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.ticket_id.in_(bindparam("ids", expanding=True)))
-# Executed with one dict per row: its keys other than ``_id`` become the SET clause.
-_UPDATE_CLOCKS = update(_CLOCKS).where(_CLOCKS.c.id == bindparam("_id"))
+_COLUMNS = tuple(_CLOCKS.c.keys())
 _DELETE_CLOCKS = delete(_CLOCKS).where(_CLOCKS.c.id.in_(bindparam("ids", expanding=True)))
-_UPDATE_TICKETS = update(_TICKETS).where(_TICKETS.c.id == bindparam("_id"))
 
 
 @dataclass(eq=False)
@@ -65,8 +62,8 @@ def stored_clocks(session: Session, ticket_ids: Sequence[int]) -> dict[int, list
     found: dict[int, list[ClockRecord]] = {}
     if not ticket_ids:
         return found
-    for row in session.connection().execute(_READ_CLOCKS, {"ids": list(ticket_ids)}):
-        values = dict(row._mapping)
+    for row in bulk.select_in(session, ClockRow, _COLUMNS, ("ticket_id",), (), ticket_ids):
+        values = dict(zip(_COLUMNS, row, strict=True))
         id_ = values.pop("id")
         found.setdefault(values["ticket_id"], []).append(ClockRecord(values, id_, dict(values)))
     return found
@@ -83,12 +80,12 @@ def set_snapshot(ticket: TicketRow, values: Mapping[str, Any]) -> dict[str, Any]
 
 def write_tickets(session: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
     """Store the tickets' changed snapshot columns (ticket id -> column -> value)."""
-    _update_changed(session, _UPDATE_TICKETS, changes.items())
+    bulk.update_by_id(session, TicketRow, changes.items())
 
 
 def insert_clocks(session: Session, records: Sequence[ClockRecord]) -> None:
     """Store new clock rows and give each record its id, one statement."""
-    ids = insert_returning_ids(session, ClockRow, [r.values for r in records])
+    ids = bulk.insert_returning_ids(session, ClockRow, [r.values for r in records])
     for record, id_ in zip(records, ids, strict=True):
         record.id = id_
         record.written = dict(record.values)
@@ -104,26 +101,9 @@ def flush_clocks(session: Session, records: Iterable[ClockRecord], deleted: Sequ
         written = record.written
         changes.append((record.id, {k: v for k, v in record.values.items() if written.get(k, _ABSENT) != v}))
         record.written = dict(record.values)
-    _update_changed(session, _UPDATE_CLOCKS, changes)
+    bulk.update_by_id(session, ClockRow, changes)
     if deleted:
         session.connection().execute(_DELETE_CLOCKS, {"ids": list(deleted)})
 
 
 _ABSENT = object()
-
-
-def _update_changed(session: Session, statement: Any, changes: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
-    """Run ``statement`` (``UPDATE … WHERE id = :_id``) once per set of changed columns, as an executemany.
-
-    Setting only what changed keeps SQLite from rewriting the entries of indexes whose columns did not
-    change (it maintains every index that has a column in the SET clause, whatever the values).
-    """
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for id_, values in changes:
-        if values:
-            groups.setdefault(tuple(sorted(values)), []).append({"_id": id_, **values})
-    if not groups:
-        return
-    connection = session.connection()
-    for rows in groups.values():
-        connection.execute(statement, rows)

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.connections import service
 from app.connections.models import WebhookReceiptRow
-from app.core.db import Database, insert_new_rows
+from app.core import bulk
+from app.core.db import Database
 from app.core.errors import AppError, NotFound
 from app.tickets.events import NormalizedEvent
 from app.tickets.service import IngestResult
@@ -128,7 +129,7 @@ def store_receipts(session: Session, deliveries: Sequence[tuple[Any, IngestResul
         }
         for (connection, delivery), result in deliveries
     ]
-    insert_new_rows(session, WebhookReceiptRow, rows)
+    bulk.insert(session, WebhookReceiptRow, rows, ignore_conflicts=True)
     return [WebhookOut(accepted=len(r.new), duplicates=len(r.duplicate)) for _, r in deliveries]
 
 

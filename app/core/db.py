@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, insert
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -190,46 +189,3 @@ def insert_ignoring_conflicts(session: Session | str, model: Any) -> Any:
     name = session if isinstance(session, str) else session.get_bind().dialect.name
     dialect = postgresql if name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
-
-
-@cache
-def _ignoring_insert(dialect: str, table: str, returning: tuple[str, ...]) -> Any:
-    target = Base.metadata.tables[table]
-    statement = insert_ignoring_conflicts(dialect, target)
-    return statement.returning(*(target.c[name] for name in returning)) if returning else statement
-
-
-def insert_new_rows(
-    session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], returning: tuple[str, ...] = ()
-) -> CursorResult[*tuple[Any, ...]]:
-    """Insert ``rows`` into ``model``'s table in one Core statement, skipping those that conflict; with
-    ``returning``, the result has those columns of the rows it inserted.
-
-    For hot paths: the statement is built once per table, and Core skips the ORM's bulk-insert layer.
-    """
-    connection = session.connection()
-    statement = _ignoring_insert(connection.dialect.name, model.__tablename__, returning)
-    return connection.execute(statement, list(rows))
-
-
-@cache
-def _returning_ids(dialect: str, table: str) -> Any:
-    target = Base.metadata.tables[table]
-    # PostgreSQL: SQLAlchemy keeps the ids in row order within multi-row statements. SQLite: asking for
-    # that makes SQLAlchemy insert row by row (it cannot trust RETURNING's order), so see below.
-    return insert(target).returning(target.c.id, sort_by_parameter_order=dialect != "sqlite")
-
-
-def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert ``rows`` into ``model``'s table in multi-row statements; their new ids, in the rows' order.
-
-    On SQLite the ids are sorted rather than taken in RETURNING's order, which SQLite does not define:
-    an ``INTEGER PRIMARY KEY`` gets the largest id plus one, row after row, and this transaction is the
-    only writer, so the ids ascend in the order of the rows.
-    """
-    if not rows:
-        return []
-    connection = session.connection()
-    dialect = connection.dialect.name
-    ids = [id_ for (id_,) in connection.execute(_returning_ids(dialect, model.__tablename__), list(rows))]
-    return sorted(ids) if dialect == "sqlite" else ids

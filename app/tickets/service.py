@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.clocks import projection
 from app.clocks.context import Context
 from app.clocks.projection import Projection
-from app.core.db import insert_new_rows
+from app.core import bulk
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
@@ -36,18 +36,7 @@ class IngestResult:
 
 
 _TICKETS = TicketRow.__table__.c
-# Built once (statement construction and cache-key generation cost more than running them). Not
-# ``tuple_(source, key).in_(...)``: SQLite answers a row-value IN list with a full table scan, which
-# made every batch cost O(tickets); ``source = ? AND key IN (...)`` searches the unique index.
-# PostgreSQL: the rows are locked (source by source, in id order) until commit, so that two
-# transactions projecting one ticket take turns and the second one reads the first one's events.
-# SQLite has one writer anyway.
-_FIND_IDS = (
-    select(_TICKETS.key, _TICKETS.id)
-    .where(_TICKETS.source == bindparam("source"), _TICKETS.key.in_(bindparam("keys", expanding=True)))
-    .order_by(_TICKETS.id)
-    .with_for_update()
-)
+# Built once (statement construction and cache-key generation cost more than running them).
 _TICKETS_BY_ID = select(TicketRow).where(TicketRow.id.in_(bindparam("ids", expanding=True))).order_by(TicketRow.id)
 _QUEUE_REPLAY = (
     update(TicketRow)
@@ -70,7 +59,9 @@ def _ticket_ids(
         {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
         for s, k in absent
     ]
-    created = {(s, k): i for s, k, i in insert_new_rows(session, TicketRow, rows, ("source", "key", "id"))}
+    created = {
+        (s, k): i for s, k, i in bulk.insert(session, TicketRow, rows, ("source", "key", "id"), ignore_conflicts=True)
+    }
     found.update(created)
     # Concurrent first events for one ticket must not fail: the loser simply finds the row.
     raced = [pair for pair in absent if pair not in found]
@@ -83,11 +74,16 @@ def _find_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     by_source: dict[str, list[str]] = {}
     for source, key in keys:
         by_source.setdefault(source, []).append(key)
-    connection = session.connection()
+    # Not a row-value IN list: SQLite answers one with a full table scan, which made every batch cost
+    # O(tickets); ``source = ? AND key IN (...)`` searches the unique index. PostgreSQL: the rows are
+    # locked (source by source, in id order) until commit, so that two transactions projecting one
+    # ticket take turns and the second one reads the first one's events.
     return {
         (source, key): id_
         for source, ks in sorted(by_source.items())
-        for key, id_ in connection.execute(_FIND_IDS, {"source": source, "keys": ks})
+        for key, id_ in bulk.select_in(
+            session, TicketRow, ("key", "id"), ("source", "key"), [source], ks, order_by=("id",), lock=True
+        )
     }
 
 
@@ -143,7 +139,10 @@ def _insert_events(
         }
         for e in events
     ]
-    return {(s, k, i) for s, k, i in insert_new_rows(session, TicketEventRow, rows, ("source", "key", "event_id"))}
+    return {
+        (s, k, i)
+        for s, k, i in bulk.insert(session, TicketEventRow, rows, ("source", "key", "event_id"), ignore_conflicts=True)
+    }
 
 
 def ingest(

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from app.core.db import insert_returning_ids
+from app.core import bulk
 from app.tickets.models import TicketRow
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
@@ -44,9 +44,6 @@ class Subscription(NamedTuple):
     id: int
     event_types: list[str]
     filter: dict[str, Any]
-
-# Built once (see app.core.db.insert_new_rows); ids come back in the order of the rows.
-_INSERT_DELIVERIES = insert(DeliveryRow.metadata.tables[DeliveryRow.__tablename__])
 
 
 def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
@@ -119,7 +116,7 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
     wants one; their ids. One statement per table, whatever the number of events."""
     if not events:
         return []
-    ids = insert_returning_ids(session, OutboxEventRow, events)
+    ids = bulk.insert_returning_ids(session, OutboxEventRow, events)
     subscriptions = enabled_subscriptions(session)
     deliveries = [
         {
@@ -137,7 +134,7 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
         if wants(subscription, row["type"], row["payload"]["ticket"])
     ]
     if deliveries:
-        session.connection().execute(_INSERT_DELIVERIES, deliveries)
+        bulk.insert(session, DeliveryRow, deliveries)
     return ids
 
 

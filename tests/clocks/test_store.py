@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
@@ -31,16 +33,27 @@ def ticket_id(client: TestClient, admin_headers: dict[str, str], db: Database) -
         return found.id
 
 
+class _Statements(logging.Handler):
+    """The SQL statements logged where SQLAlchemy echoes them (``app.core.bulk`` logs its own there)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.INFO:
+            self.seen.append(re.sub(r"^\[bulk[a-z ]*\] ", "", " ".join(record.getMessage().split())))
+
+
 @pytest.fixture
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
+def statements() -> Iterator[list[str]]:
+    logger = logging.getLogger("sqlalchemy.engine.Engine")
+    handler, level = _Statements(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler.seen
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def _project(db: Database, ticket_id: int, now: datetime) -> None:

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from app.core.db import Database, insert_returning_ids
+from app.core.bulk import insert_returning_ids
+from app.core.db import Database
 from app.webhooks.models import OutboxEventRow
 
 AT = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)

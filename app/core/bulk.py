@@ -1,0 +1,279 @@
+"""Hot-path statements run on the driver's cursor: multi-row inserts, executemany updates, keyed reads.
+
+Ingestion writes a handful of rows per event into four tables, a thousand times a second. Through
+SQLAlchemy's execution layer (statement cache lookup, per-parameter processors, insertmanyvalues
+batching, result rows) half of the writer's time went to SQLAlchemy itself rather than to SQLite
+or to the clock math. These helpers keep what SQLAlchemy is good at here — the table definitions
+(names, columns, types) — and run plain SQL text on the session's own connection, inside its
+transaction, with each column's values converted once by a small per-dialect codec:
+
+- SQLite: timestamps as the same UTC text ``UTCDateTime`` stores, JSON as text;
+- PostgreSQL (psycopg): timezone-aware timestamps and psycopg's ``Json`` wrapper, as the
+  SQLAlchemy dialect binds them.
+
+Values read back come out as SQLAlchemy would return them (UTC-aware datetimes, parsed JSON).
+See docs/adr/0010-hot-path-statements-on-the-cursor.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from typing import Any
+
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.core.db import Base, UTCDateTime, _sqlite_bind, _sqlite_result
+
+Convert = Callable[[Any], Any]
+# Statements are logged where SQLAlchemy logs its own (``echo``), since they bypass its execution layer.
+_ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; attach a timezone")
+    return value.astimezone(UTC)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _json_parse(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """How one dialect's driver takes and gives timestamps and JSON, and how it marks a parameter."""
+
+    placeholder: str
+    ts_in: Convert
+    ts_out: Convert
+    json_in: Convert
+    json_out: Convert | None
+
+
+def _psycopg_json(value: Any) -> Any:
+    return Json(value)
+
+
+_CODECS = {
+    "sqlite": _Codec("?", _sqlite_bind, _sqlite_result, _json_text, _json_parse),
+    # psycopg parses json columns itself; timestamps come back aware, in the session's zone.
+    "postgresql": _Codec("%s", _utc, _utc, _psycopg_json, None),
+}
+
+
+def _kind(table: Table, column: str) -> str:
+    type_ = table.c[column].type
+    if isinstance(type_, UTCDateTime):
+        return "ts"
+    if isinstance(type_, JSON):
+        return "json"
+    return "plain"
+
+
+@cache
+def _binders(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Convert | None, ...]:
+    codec = _CODECS[dialect]
+    by_kind = {"ts": codec.ts_in, "json": codec.json_in, "plain": None}
+    return tuple(by_kind[_kind(table, c)] for c in columns)
+
+
+@cache
+def _readers(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Convert | None, ...]:
+    codec = _CODECS[dialect]
+    by_kind = {"ts": codec.ts_out, "json": codec.json_out, "plain": None}
+    return tuple(by_kind[_kind(table, c)] for c in columns)
+
+
+_PREPARERS = {"sqlite": sqlite.dialect().identifier_preparer, "postgresql": postgresql.dialect().identifier_preparer}
+
+
+def _names(dialect: str, names: Iterable[str]) -> str:
+    """Column names as the dialect writes them (quoted only where needed, as in SQLAlchemy's own SQL)."""
+    return ", ".join(_PREPARERS[dialect].quote(name) for name in names)
+
+
+def _bound(binders: Sequence[Convert | None], values: Sequence[Any]) -> list[Any]:
+    return [value if bind is None else bind(value) for bind, value in zip(binders, values, strict=True)]
+
+
+def _decoded(readers: Sequence[Convert | None], row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(value if read is None else read(value) for read, value in zip(readers, row, strict=True))
+
+
+def _cursor(session: Session) -> Any:
+    return session.connection().connection.cursor()
+
+
+def _echo(sql: str, params: Sequence[Any], *, many: bool = False) -> None:
+    if _ENGINE_LOG.isEnabledFor(logging.INFO):
+        _ENGINE_LOG.info("%s%s", "[bulk executemany] " if many else "[bulk] ", sql)
+        _ENGINE_LOG.debug("%r", params)
+
+
+def _run(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    _echo(sql, params)
+    cursor = _cursor(session)
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=1024)
+def _insert_sql(
+    dialect: str, table: Table, columns: tuple[str, ...], rows: int, returning: tuple[str, ...], ignore: bool
+) -> str:
+    mark = _CODECS[dialect].placeholder
+    one = "(" + ", ".join([mark] * len(columns)) + ")"
+    sql = f"INSERT INTO {_names(dialect, [table.name])} ({_names(dialect, columns)}) VALUES {', '.join([one] * rows)}"
+    if ignore:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + _names(dialect, returning)
+    return sql
+
+
+# A statement's parameters stay under both drivers' limits (SQLite: 32,766; PostgreSQL: 65,535).
+MAX_PARAMETERS = 30_000
+
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
+def insert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    returning: tuple[str, ...] = (),
+    *,
+    ignore_conflicts: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts with the same keys) into ``model``'s table in multi-row statements; the
+    ``returning`` columns of the rows inserted (rows skipped as conflicts, with ``ignore_conflicts``,
+    return nothing), in no defined order.
+    """
+    if not rows:
+        return []
+    table = _table(model)
+    dialect = session.get_bind().dialect.name
+    columns = tuple(rows[0])
+    binders = _binders(dialect, table, columns)
+    readers = _readers(dialect, table, returning) if returning else ()
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = _insert_sql(dialect, table, columns, len(chunk), returning, ignore_conflicts)
+        params = [p for row in chunk for p in _bound(binders, [row[c] for c in columns])]
+        found += [_decoded(readers, r) for r in _run(session, sql, params)]
+    return found
+
+
+def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``model``'s table; their new ids, in the rows' order.
+
+    The ids are sorted rather than taken in RETURNING's order, which neither database defines: each
+    statement's rows take their ids row after row in VALUES order (SQLite: the largest id plus one,
+    with this transaction the only writer; PostgreSQL: one ``nextval`` per row as the rows are
+    inserted), and the statements run in order, so the ids ascend with the rows.
+    """
+    return sorted(id_ for (id_,) in insert(session, model, rows, ("id",)))
+
+
+@cache
+def _update_sql(dialect: str, table: Table, columns: tuple[str, ...]) -> str:
+    mark = _CODECS[dialect].placeholder
+    sets = ", ".join(f"{_names(dialect, [c])}={mark}" for c in columns)
+    return f"UPDATE {_names(dialect, [table.name])} SET {sets} WHERE id = {mark}"
+
+
+def update_by_id(session: Session, model: type[Base], changes: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
+    """Set each row's changed columns (id -> column -> value): one executemany per set of columns, so
+    each row's SET clause names only the columns that changed for it."""
+    groups: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = {}
+    for id_, values in changes:
+        if values:
+            groups.setdefault(tuple(sorted(values)), []).append((id_, values))
+    if not groups:
+        return
+    table = _table(model)
+    dialect = session.get_bind().dialect.name
+    cursor = _cursor(session)
+    try:
+        for columns, rows in groups.items():
+            binders = _binders(dialect, table, columns)
+            params = [(*_bound(binders, [values[c] for c in columns]), id_) for id_, values in rows]
+            sql = _update_sql(dialect, table, columns)
+            _echo(sql, params, many=True)
+            cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=1024)
+def _select_sql(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    count: int,
+    order: tuple[str, ...],
+    lock: bool,
+) -> str:
+    mark = _CODECS[dialect].placeholder
+    *fixed, listed = key
+    where = [f"{_names(dialect, [c])} = {mark}" for c in fixed]
+    where.append(f"{_names(dialect, [listed])} IN ({', '.join([mark] * count)})")
+    sql = f"SELECT {_names(dialect, columns)} FROM {_names(dialect, [table.name])} WHERE {' AND '.join(where)}"
+    if order:
+        sql += " ORDER BY " + _names(dialect, order)
+    # SQLite has no row locks (and one writer at a time anyway).
+    return sql + " FOR UPDATE" if lock and dialect != "sqlite" else sql
+
+
+# Keys per statement in ``select_in``, under both drivers' parameter limits.
+MAX_KEYS = 10_000
+
+
+def select_in(
+    session: Session,
+    model: type[Base],
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    fixed: Sequence[Any],
+    values: Sequence[Any],
+    *,
+    order_by: tuple[str, ...] = (),
+    lock: bool = False,
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows of ``model``'s table whose last ``key`` column is one of ``values`` and
+    whose other ``key`` columns equal ``fixed``, in ``order_by`` order (within each run of
+    ``MAX_KEYS`` values); ``lock`` takes their row locks on PostgreSQL (``FOR UPDATE``)."""
+    table = _table(model)
+    dialect = session.get_bind().dialect.name
+    readers = _readers(dialect, table, columns)
+    binders = _binders(dialect, table, key)
+    head, bind = _bound(binders[:-1], fixed), binders[-1]
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), MAX_KEYS):
+        chunk = values[start : start + MAX_KEYS]
+        sql = _select_sql(dialect, table, columns, key, len(chunk), order_by, lock)
+        params = head + [v if bind is None else bind(v) for v in chunk]
+        found += [_decoded(readers, row) for row in _run(session, sql, params)]
+    return found
