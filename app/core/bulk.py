@@ -27,7 +27,8 @@ from typing import Any
 
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
 
 from app.core.db import Base, UTCDateTime, _sqlite_bind, _sqlite_result
@@ -98,7 +99,10 @@ def _readers(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Conv
     return tuple(by_kind[_kind(table, c)] for c in columns)
 
 
-_PREPARERS = {"sqlite": sqlite.dialect().identifier_preparer, "postgresql": postgresql.dialect().identifier_preparer}
+_PREPARERS = {
+    "sqlite": SQLiteDialect().identifier_preparer,
+    "postgresql": PGDialect_psycopg().identifier_preparer,  # type: ignore[no-untyped-call]  # untyped __init__
+}
 
 
 def _names(dialect: str, names: Iterable[str]) -> str:
