@@ -49,7 +49,7 @@ class Context:
     @classmethod
     def load(cls, session: Session) -> Context:
         """The current context, from the cache when the configuration has not changed."""
-        stamp = tuple(session.execute(_STAMP).one())
+        stamp = tuple(session.connection().execute(_STAMP).one())
         with _LOCK:
             cached = _CACHE.get("context")
             if cached is not None and cached[0] == stamp:

@@ -26,7 +26,8 @@ class ClockRow(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Searched through the unique constraint, which starts with it (no index of its own).
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
     policy: Mapped[str] = mapped_column(String(100))
     policy_version: Mapped[int]

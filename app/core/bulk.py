@@ -17,7 +17,6 @@ See docs/adr/0010-hot-path-statements-on-the-cursor.md.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
 
-from app.core.db import Base, UTCDateTime, _sqlite_bind, _sqlite_result
+from app.core.db import Base, UTCDateTime, _sqlite_bind, _sqlite_result, json_text, json_value
 
 Convert = Callable[[Any], Any]
 # Statements are logged where SQLAlchemy logs its own (``echo``), since they bypass its execution layer.
@@ -46,12 +45,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value)
-
-
 def _json_parse(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+    return None if value is None else json_value(value)
 
 
 @dataclass(frozen=True)
@@ -66,11 +61,11 @@ class _Codec:
 
 
 def _psycopg_json(value: Any) -> Any:
-    return Json(value)
+    return Json(value, dumps=json_text)
 
 
 _CODECS = {
-    "sqlite": _Codec("?", _sqlite_bind, _sqlite_result, _json_text, _json_parse),
+    "sqlite": _Codec("?", _sqlite_bind, _sqlite_result, json_text, _json_parse),
     # psycopg parses json columns itself; timestamps come back aware, in the session's zone.
     "postgresql": _Codec("%s", _utc, _utc, _psycopg_json, None),
 }

@@ -25,7 +25,7 @@ class OutboxEventRow(Base):
     source: Mapped[str | None] = mapped_column(String(100))
     ticket_key: Mapped[str | None] = mapped_column(String(200))
     # No foreign key: a clock row may be deleted by a replay, its history stays.
-    clock_id: Mapped[int | None] = mapped_column(index=True)
+    clock_id: Mapped[int | None] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Indexed for the retention job (``outbox.prune``).
     created_at: Mapped[datetime] = mapped_column(index=True)
