@@ -58,6 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        database.start_background_checkpoints()
         if workers_on:
             worker = Worker(database, now, all_jobs(), settings.worker_interval_seconds)
             worker.start()
@@ -65,6 +66,7 @@ def create_app(
         app.state.ingest_writer.stop()
         if worker is not None:
             worker.stop()
+        database.stop_background_checkpoints()
 
     app = FastAPI(
         title="SLA Tracker",

@@ -23,6 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.core.checkpoint import WalCheckpointer
+
 # Fixed before the first migration so constraint names are stable on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,6 +117,10 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 def build_engine(url: str, *, password: str | None = None, echo: bool = False) -> Engine:
     """An engine for ``url``; creates the SQLite file's directory when needed."""
     parsed = make_url(url)
@@ -188,6 +194,28 @@ class Database:
         # ``info["write"]`` tells code handed a session whether it may write in it (see auth.record_use).
         self._read = sessionmaker(engine, expire_on_commit=False, info={"write": False})
         self._write = sessionmaker(writer, expire_on_commit=False, info={"write": True})
+        self._checkpointer: WalCheckpointer | None = None
+
+    def start_background_checkpoints(self) -> WalCheckpointer | None:
+        """Move SQLite's WAL checkpoints off the writers' commits into a thread (``app.core.checkpoint``),
+        for a long-running process on a database file; None (nothing to do) on PostgreSQL."""
+        path = self.engine.url.database
+        if not self.is_sqlite or not path or path == ":memory:" or self._checkpointer is not None:
+            return self._checkpointer
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()  # pooled connections reconnect with the setting
+        self._checkpointer = WalCheckpointer(path, lock=self._write_lock)
+        self._checkpointer.start()
+        return self._checkpointer
+
+    def stop_background_checkpoints(self) -> None:
+        """Stop the checkpoint thread (after a last checkpoint); connections checkpoint on commit again."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is None:
+            return
+        checkpointer.stop()
+        event.remove(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()
 
     def session(self, *, write: bool = True) -> Session:
         """A new session; the caller (request or job boundary) commits."""
