@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
 
-from app.core.db import Base, UTCDateTime, _sqlite_bind, _sqlite_result, json_text, json_value
+from app.core.db import Base, UTCDateTime, json_text, json_value, sqlite_timestamp, sqlite_timestamp_text
 
 Convert = Callable[[Any], Any]
 # Statements are logged where SQLAlchemy logs its own (``echo``), since they bypass its execution layer.
@@ -65,7 +65,7 @@ def _psycopg_json(value: Any) -> Any:
 
 
 _CODECS = {
-    "sqlite": _Codec("?", _sqlite_bind, _sqlite_result, json_text, _json_parse),
+    "sqlite": _Codec("?", sqlite_timestamp_text, sqlite_timestamp, json_text, _json_parse),
     # psycopg parses json columns itself; timestamps come back aware, in the session's zone.
     "postgresql": _Codec("%s", _utc, _utc, _psycopg_json, None),
 }

@@ -58,10 +58,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     # own (strftime-like formatting, regex parsing): timestamps are bound on every row of every write.
     # The stored text is the same, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC.
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        return _sqlite_bind if dialect.name == "sqlite" else super().bind_processor(dialect)
+        return sqlite_timestamp_text if dialect.name == "sqlite" else super().bind_processor(dialect)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
-        return _sqlite_result if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+        return sqlite_timestamp if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
 
 
 def json_text(value: Any) -> str:
@@ -79,7 +79,8 @@ def json_value(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
-def _sqlite_bind(value: datetime | None) -> str | None:
+def sqlite_timestamp_text(value: datetime | None) -> str | None:
+    """An aware timestamp as the UTC text SQLite stores (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
     if value is None:
         return None
     if value.tzinfo is not UTC:
@@ -90,7 +91,8 @@ def _sqlite_bind(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _sqlite_result(value: str | None) -> datetime | None:
+def sqlite_timestamp(value: str | None) -> datetime | None:
+    """The UTC-aware timestamp of SQLite's stored text."""
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
