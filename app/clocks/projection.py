@@ -152,7 +152,7 @@ def project_many(
     """Replay several tickets from their logs and store their snapshots and clocks.
 
     Their events and stored clocks are read with one query each and their rows written with a few
-    Core statements for all of them (``app.clocks.store``), because per-ticket round trips cost more
+    statements for all of them (``app.clocks.store``), because per-ticket round trips cost more
     than the replays; the listeners then see every new clock with its id. ``logged`` gives the whole
     log of tickets created in this transaction (they have no stored clocks either), which is then
     not read back.

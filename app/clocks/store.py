@@ -1,10 +1,11 @@
-"""Writing what a projection derived: tickets' snapshots and clock rows, through Core statements.
+"""Writing what a projection derived: tickets' snapshots and clock rows, a statement per kind of write.
 
 The projection touches a few rows per event, thousands of times a second under load; the ORM's
 unit of work (attribute history, flush ordering, a statement per changed-column set) cost more
 than deriving the clocks. Here a batch of projections is written with one statement per kind of
-write: ``UPDATE`` executemanys of the columns that changed in tickets and clocks (one per set of
-columns), an ``INSERT … RETURNING id`` for new clocks, a ``DELETE`` for the few that vanished.
+write, run on the driver's cursor by ``app.core.bulk`` (ADR 10): ``UPDATE`` executemanys of the
+columns that changed in tickets and clocks (one per set of columns), an ``INSERT … RETURNING id``
+for new clocks, a ``DELETE`` for the few that vanished.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from app.core import bulk
 from app.tickets.models import TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
-_TICKETS = TicketRow.metadata.tables[TicketRow.__tablename__]
-# Built once: building and cache-keying a statement costs more than running it for a few rows.
 _COLUMNS = tuple(_CLOCKS.c.keys())
+# Built once: building and cache-keying a statement costs more than running it for a few rows.
 _DELETE_CLOCKS = delete(_CLOCKS).where(_CLOCKS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+# Marks a column missing from ``written`` (always counted as changed).
+_ABSENT = object()
 
 
 @dataclass(eq=False)
@@ -104,6 +108,3 @@ def flush_clocks(session: Session, records: Iterable[ClockRecord], deleted: Sequ
     bulk.update_by_id(session, ClockRow, changes)
     if deleted:
         session.connection().execute(_DELETE_CLOCKS, {"ids": list(deleted)})
-
-
-_ABSENT = object()

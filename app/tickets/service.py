@@ -35,7 +35,6 @@ class IngestResult:
     projections: list[Projection] = field(default_factory=list)
 
 
-_TICKETS = TicketRow.__table__.c
 # Built once (statement construction and cache-key generation cost more than running them).
 _TICKETS_BY_ID = select(TicketRow).where(TicketRow.id.in_(bindparam("ids", expanding=True))).order_by(TicketRow.id)
 _QUEUE_REPLAY = (
@@ -48,8 +47,8 @@ _QUEUE_REPLAY = (
 def _ticket_ids(
     session: Session, events: Sequence[NormalizedEvent], now: datetime
 ) -> tuple[dict[tuple[str, str], int], set[int]]:
-    """The ids of the events' tickets, creating the missing ones (Core statements: no ORM rows needed
-    here), and which of them this call created."""
+    """The ids of the events' tickets, creating the missing ones (no ORM rows needed here), and which of
+    them this call created."""
     keys = {(e.source, e.key): e.at for e in events}
     found = _find_ids(session, list(keys))
     absent = [pair for pair in keys if pair not in found]
