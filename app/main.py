@@ -80,7 +80,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.now = now
-    app.state.ingest_writer = IngestWriter(database, now)
+    app.state.ingest_writer = IngestWriter(database, now, commit_delay=settings.ingest_commit_delay_ms / 1000)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
     # Inbound webhooks first: the busiest routes are matched before the others are tried.

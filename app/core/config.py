@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     board_session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, description="How long a board sign-in (or wallboard visit) lasts."
     )
+    ingest_commit_delay_ms: float = Field(
+        default=0.2,
+        ge=0,
+        le=50,
+        description="When the last ingestion transaction held several requests, wait this long before the next "
+        "one so that more requests join it (fewer, larger transactions under load); 0 turns it off.",
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     outbox_retention_days: int = Field(
         default=30,

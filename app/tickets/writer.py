@@ -7,6 +7,12 @@ events to this writer and wait; the writer takes everything that queued up while
 writes it as one transaction through :func:`service.ingest_groups`. Under no load a request is
 written at once (no batching delay); under load batches grow by themselves.
 
+Left to themselves, batches settle at about half the concurrent callers: while one batch is
+written, the event loop (sharing the GIL) only gets through part of the next callers. So, like
+PostgreSQL's ``commit_delay``/``commit_siblings``, when the previous batch had company (two or
+more requests) the writer first waits ``commit_delay`` seconds, yielding the CPU to the event loop so
+that the other callers' requests join the transaction (ADR 11).
+
 A ``deferred`` request (inbound webhooks) only logs its events and queues its tickets; the writer
 then pokes this process's worker to project them (ADR 7).
 
@@ -21,6 +27,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -63,9 +70,15 @@ class IngestRequest:
 class IngestWriter:
     """The process's single ingestion writer (started on first use, stopped with the app)."""
 
-    def __init__(self, db: Database, now: Now) -> None:
+    def __init__(
+        self, db: Database, now: Now, *, commit_delay: float = 0.0, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._db = db
         self._now = now
+        self._commit_delay = commit_delay
+        self._sleep = sleep
+        # Requests in the last batch: a wait only pays off when others were writing alongside.
+        self._last_requests = 0
         self._queue: queue.SimpleQueue[IngestRequest | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -106,6 +119,8 @@ class IngestWriter:
             first = self._queue.get()
             if first is None:
                 return
+            if self._commit_delay > 0 and self._last_requests > 1:
+                self._sleep(self._commit_delay)
             batch, size, stopping = [first], len(first.events), False
             while size < MAX_BATCH_EVENTS:
                 try:
@@ -119,6 +134,7 @@ class IngestWriter:
                 size += len(item.events)
             # A request whose caller gave up before its turn (cancelled future) is not written.
             live = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            self._last_requests = len(live)
             if live:
                 INGEST_BATCH_EVENTS.observe(sum(len(r.events) for r in live))
                 self.write_batch(live)

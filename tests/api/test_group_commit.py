@@ -160,3 +160,45 @@ def test_deferred_requests_log_their_events_and_queue_the_tickets_for_the_worker
 
     assert project_queued(db, clock) == 1
     assert count_rows(db, ClockRow.id) == 4
+
+
+def test_after_a_shared_transaction_the_writer_waits_for_more_requests_to_join_the_next(
+    client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock
+) -> None:
+    setup_support(client, admin_headers)
+    batches: list[list[str]] = []
+    waits: list[float] = []
+    joining: list[IngestRequest] = []
+
+    class Recording(IngestWriter):
+        def write_batch(self, batch: list[IngestRequest]) -> None:
+            batches.append([e.key for r in batch for e in r.events])
+            super().write_batch(batch)
+
+    def sleep(seconds: float) -> None:  # stands in for the event loop handing over requests meanwhile
+        waits.append(seconds)
+        for request in joining:
+            writer._queue.put(request)
+        joining.clear()
+
+    def run(*keys: str, join: tuple[str, ...] = ()) -> None:
+        requests = [IngestRequest(_events(created(key=k))) for k in keys]
+        joining.extend(IngestRequest(_events(created(key=k))) for k in join)
+        for request in requests:
+            writer._queue.put(request)
+        writer._ensure_started()
+        for request in requests:
+            request.future.result(timeout=10)
+
+    writer = Recording(db, clock, commit_delay=0.002, sleep=sleep)
+    try:
+        run("T-1", "T-2")  # nothing before: no wait
+        run("T-3", join=("T-4",))  # two requests last time: wait, and T-4 joins T-3
+        run("T-5")  # T-3 and T-4 last time: wait; nobody joins
+        run("T-6")  # alone last time: no wait
+    finally:
+        writer.stop()
+
+    assert batches == [["T-1", "T-2"], ["T-3", "T-4"], ["T-5"], ["T-6"]]
+    assert waits == [0.002, 0.002]
+    assert count_rows(db, TicketEventRow.id) == 6
