@@ -1,4 +1,4 @@
-"""Hot-path statements run on the driver's cursor: multi-row inserts, executemany updates, keyed reads.
+"""Hot-path statements run on the driver's cursor: inserts, executemany updates, keyed reads.
 
 Ingestion writes a handful of rows per event into four tables, a thousand times a second. Through
 SQLAlchemy's execution layer (statement cache lookup, per-parameter processors, insertmanyvalues
@@ -7,9 +7,10 @@ or to the clock math. These helpers keep what SQLAlchemy is good at here — the
 (names, columns, types) — and run plain SQL text on the session's own connection, inside its
 transaction, with each column's values converted once by a small per-dialect codec:
 
-- SQLite: timestamps as the same UTC text ``UTCDateTime`` stores, JSON as text;
+- SQLite: timestamps as the same UTC text ``UTCDateTime`` stores, JSON as text; inserts run row by
+  row on one prepared statement (faster there than multi-row ``VALUES`` and ``RETURNING``);
 - PostgreSQL (psycopg): timezone-aware timestamps and psycopg's ``Json`` wrapper, as the
-  SQLAlchemy dialect binds them.
+  SQLAlchemy dialect binds them; inserts are multi-row ``VALUES`` statements (one round trip).
 
 Values read back come out as SQLAlchemy would return them (UTC-aware datetimes, parsed JSON).
 See docs/adr/0010-hot-path-statements-on-the-cursor.md.
@@ -94,8 +95,9 @@ def _readers(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Conv
     return tuple(by_kind[_kind(table, c)] for c in columns)
 
 
+_SQLITE = SQLiteDialect()
 _PREPARERS = {
-    "sqlite": SQLiteDialect().identifier_preparer,
+    "sqlite": _SQLITE.identifier_preparer,
     "postgresql": PGDialect_psycopg().identifier_preparer,  # type: ignore[no-untyped-call]  # untyped __init__
 }
 
@@ -173,6 +175,8 @@ def insert(
     dialect = session.get_bind().dialect.name
     columns = tuple(rows[0])
     binders = _binders(dialect, table, columns)
+    if dialect == "sqlite":
+        return _insert_row_by_row(session, table, columns, binders, rows, returning, ignore_conflicts)
     readers = _readers(dialect, table, returning) if returning else ()
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     found: list[tuple[Any, ...]] = []
@@ -182,6 +186,54 @@ def insert(
         params = [p for row in chunk for p in _bound(binders, [row[c] for c in columns])]
         found += [_decoded(readers, r) for r in _run(session, sql, params)]
     return found
+
+
+def _insert_row_by_row(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    binders: Sequence[Convert | None],
+    rows: Sequence[Mapping[str, Any]],
+    returning: tuple[str, ...],
+    ignore: bool,
+) -> list[tuple[Any, ...]]:
+    """SQLite: the single-row statement once per row (``executemany`` when nothing comes back).
+
+    SQLite runs a multi-row ``VALUES`` list, and ``RETURNING``, several times slower than the same
+    rows one by one on its cached prepared statement (16 clock rows: 0.34 ms as one statement,
+    0.13 ms by ``executemany``; 8 events with ``RETURNING``: 0.15 ms, 0.04 ms row by row). What
+    ``RETURNING`` would give comes from the row itself, or for the integer primary key (SQLite's
+    rowid) from ``lastrowid``; a row skipped as a conflict has a ``rowcount`` of 0.
+    """
+    rowid = _rowid_column(table)
+    unknown = [name for name in returning if name not in columns and name != rowid]
+    if unknown:
+        raise ValueError(f"cannot return {unknown}: neither given nor {table.name}'s rowid")
+    sql = _insert_sql("sqlite", table, columns, 1, (), ignore)
+    params = [_bound(binders, [row[c] for c in columns]) for row in rows]
+    _echo(sql, params, many=True)
+    cursor = _cursor(session)
+    try:
+        if not returning:
+            cursor.executemany(sql, params)
+            return []
+        found: list[tuple[Any, ...]] = []
+        for row, values in zip(rows, params, strict=True):
+            cursor.execute(sql, values)
+            if cursor.rowcount == 1:
+                found.append(tuple(cursor.lastrowid if name == rowid else row[name] for name in returning))
+        return found
+    finally:
+        cursor.close()
+
+
+@cache
+def _rowid_column(table: Table) -> str | None:
+    """The column that is SQLite's rowid: a single-column INTEGER primary key."""
+    keys = list(table.primary_key.columns)
+    if len(keys) == 1 and keys[0].type.compile(dialect=_SQLITE) == "INTEGER":
+        return keys[0].name
+    return None
 
 
 def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[int]:
