@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from app.board.service import STATES
+from app.core.instants import utc_iso
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -51,7 +52,7 @@ def _to_datetime(value: Any) -> datetime | None:
 def iso(value: Any) -> str:
     """UTC ISO-8601 with a ``Z``, or an empty string."""
     instant = _to_datetime(value)
-    return "" if instant is None else instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso(instant) or ""
 
 
 def when(value: Any) -> Markup:

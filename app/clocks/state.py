@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from app.core.instants import utc_iso
 from app.policies.conditions import AnyOf
 from app.policies.spec import MatchSpec
 
@@ -19,10 +20,6 @@ class ClockStatus(StrEnum):
     paused = "paused"
     stopped = "stopped"
     cancelled = "cancelled"
-
-
-def _utc_iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class Span(BaseModel):
@@ -39,7 +36,7 @@ class Span(BaseModel):
 
     @field_serializer("start", "end")
     def _iso(self, value: dt.datetime | None) -> str | None:
-        return _utc_iso(value)
+        return utc_iso(value)
 
 
 class ClockState(BaseModel):
@@ -77,7 +74,7 @@ class ClockState(BaseModel):
 
     @field_serializer("due_at", "target_at", "warn_at", "breached_at", "started_at", "stopped_at")
     def _iso(self, value: dt.datetime | None) -> str | None:
-        return _utc_iso(value)
+        return utc_iso(value)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict: datetimes as UTC ISO-8601 strings."""

@@ -27,3 +27,8 @@ def supported_instant(value: datetime) -> datetime:
 
 
 AwareInstant = Annotated[datetime, AfterValidator(supported_instant)]
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    """``value`` as UTC ISO-8601 with a ``Z`` (how every instant leaves the service), or None."""
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")

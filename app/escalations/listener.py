@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.clocks.projection import ClockChange, Projection
 from app.clocks.state import ClockState, ClockStatus
 from app.core.db import insert_ignoring_conflicts
+from app.core.instants import utc_iso
 from app.escalations import writeback
 from app.escalations.levels import PlannedLevel, may_fire, plan
 from app.escalations.models import FiredLevelRow
@@ -57,10 +58,6 @@ def _transition(change: ClockChange) -> str | None:
     return None
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _level_doc(level: PlannedLevel) -> dict[str, Any]:
     spec = level.spec
     return {
@@ -68,7 +65,7 @@ def _level_doc(level: PlannedLevel) -> dict[str, Any]:
         "at": str(spec.at),
         "clock": spec.clock,
         "metric": spec.metric,
-        "instant": _iso(level.instant),
+        "instant": utc_iso(level.instant),
     }
 
 

@@ -7,13 +7,14 @@ that caused them commit (or roll back) together.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from app.core import bulk
+from app.core.instants import utc_iso
 from app.tickets.models import TicketRow
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
@@ -51,13 +52,9 @@ def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
     return {name: getattr(ticket, name) for name in TICKET_FIELDS}
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def event_document(row: OutboxEventRow) -> dict[str, Any]:
     """The JSON body of an event, identical in webhook deliveries and on the SSE stream."""
-    return {"id": str(row.id), "type": row.type, "created_at": _iso(row.created_at), **row.payload}
+    return {"id": str(row.id), "type": row.type, "created_at": utc_iso(row.created_at), **row.payload}
 
 
 def wants(subscription: SubscriptionRow | Subscription, event_type: str, ticket: Mapping[str, Any] | None) -> bool:
