@@ -4,7 +4,7 @@ The projection touches a few rows per event, thousands of times a second under l
 unit of work (attribute history, flush ordering, a statement per changed-column set) cost more
 than deriving the clocks. Here a batch of projections is written with one statement per kind of
 write, run on the driver's cursor by ``app.core.bulk`` (ADR 10): ``UPDATE`` executemanys of the
-columns that changed in tickets and clocks (one per set of columns), an ``INSERT … RETURNING id``
+columns that changed in tickets and clocks (one per set of columns), an ``INSERT`` that gives back the new ids
 for new clocks, a ``DELETE`` for the few that vanished.
 """
 

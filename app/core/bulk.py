@@ -165,9 +165,10 @@ def insert(
     *,
     ignore_conflicts: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (dicts with the same keys) into ``model``'s table in multi-row statements; the
-    ``returning`` columns of the rows inserted (rows skipped as conflicts, with ``ignore_conflicts``,
-    return nothing), in no defined order.
+    """Insert ``rows`` (dicts with the same keys) into ``model``'s table: multi-row statements on
+    PostgreSQL, row by row on SQLite (``_insert_row_by_row``). Returns the ``returning`` columns of
+    the rows inserted (rows skipped as conflicts, with ``ignore_conflicts``, return nothing), in no
+    defined order.
     """
     if not rows:
         return []
@@ -239,10 +240,11 @@ def _rowid_column(table: Table) -> str | None:
 def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert ``rows`` into ``model``'s table; their new ids, in the rows' order.
 
-    The ids are sorted rather than taken in RETURNING's order, which neither database defines: each
-    statement's rows take their ids row after row in VALUES order (SQLite: the largest id plus one,
-    with this transaction the only writer; PostgreSQL: one ``nextval`` per row as the rows are
-    inserted), and the statements run in order, so the ids ascend with the rows.
+    The ids are sorted rather than taken in the order they come back: on PostgreSQL RETURNING's order
+    is not defined, but each statement's rows take their ids row after row in VALUES order (one
+    ``nextval`` per row) and the statements run in order; on SQLite the rows go in one by one, each
+    taking the largest id plus one (this transaction is the only writer). Either way the ids ascend
+    with the rows.
     """
     return sorted(id_ for (id_,) in insert(session, model, rows, ("id",)))
 
