@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from app import __version__
-from app.api import api_router
+from app.api import include_api
 from app.board import install_board
 from app.connections.inbound import webhooks_router
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
 from app.core.db import Database, build_engine
 from app.core.logging import configure_logging
-from app.core.middleware import RequestContextMiddleware, record_route_template
+from app.core.middleware import RequestContextMiddleware
 from app.core.problems import install_problem_handlers
 from app.core.runtime import tune_gc
 from app.health.router import router as health_router
@@ -75,7 +75,6 @@ def create_app(
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",
-        dependencies=[Depends(record_route_template)],
     )
     app.state.settings = settings
     app.state.db = database
@@ -86,7 +85,7 @@ def create_app(
     # Inbound webhooks first: the busiest routes are matched before the others are tried.
     app.include_router(webhooks_router)
     app.include_router(health_router)
-    app.include_router(api_router)
+    include_api(app)
     install_board(app, settings)
     return app
 

@@ -47,9 +47,7 @@ def require(scope: Scope, *, own_session: bool = False) -> Callable[..., Princip
 
 def _require_in_own_session(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
-        request: Request,
-        now: NowDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
         db: Database = request.app.state.db
         # A key checked moments ago needs neither a transaction nor a thread (ADR 8).
@@ -57,6 +55,8 @@ def _require_in_own_session(scope: Scope) -> Callable[..., Awaitable[Principal]]
         recent = checked_recently(db, token) if token is not None else None
         if recent is not None:
             return _granted(recent, scope)
+        # The clock only matters for a full check (the key's last use); the app's, as NowDep reads it.
+        now = request.app.state.now()
         return await run_in_threadpool(_check_in_own_session, request, db, now, credentials, scope)
 
     return dependency

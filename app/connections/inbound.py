@@ -27,7 +27,7 @@ from app.core.db import Database
 from app.core.errors import AppError, NotFound
 from app.tickets.events import NormalizedEvent
 from app.tickets.service import IngestResult
-from app.tickets.writer import IngestWriter, WriterDep
+from app.tickets.writer import app_writer
 from integrations.base import PermanentError, RetryableError, SourceNeeded, TicketAdapter, WebhookRejected
 
 webhooks_router = APIRouter(prefix="/webhooks", tags=["inbound webhooks"])
@@ -133,32 +133,32 @@ def store_receipts(session: Session, deliveries: Sequence[tuple[Any, IngestResul
     return [WebhookOut(accepted=len(r.new), duplicates=len(r.duplicate)) for _, r in deliveries]
 
 
-async def _receive(kind: str, connection: str, request: Request, writer: IngestWriter) -> WebhookOut:
+async def _receive(kind: str, connection: str, request: Request) -> WebhookOut:
     """Verify and parse a delivery, then store its events and receipt; the worker projects the tickets."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     db: Database = request.app.state.db
     events = await _events(db, kind, connection, headers, dict(request.query_params), body)
     delivery = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(body).hexdigest()
-    answer: WebhookOut = await writer.submit(events, store_receipts, (connection, delivery), deferred=True)
+    answer: WebhookOut = await app_writer(request).submit(events, store_receipts, (connection, delivery), deferred=True)
     return answer
 
 
 @webhooks_router.post("/jira/{connection}")
-async def jira_webhook(connection: str, request: Request, writer: WriterDep) -> WebhookOut:
+async def jira_webhook(connection: str, request: Request) -> WebhookOut:
     """Jira webhook receiver: `X-Hub-Signature` HMAC (Cloud, Data Center with secret) or `?token=` (Data Center).
 
     Events are stored before the answer and the tickets' clocks updated by the worker right after;
     a repeated delivery changes nothing.
     """
-    return await _receive("jira", connection, request, writer)
+    return await _receive("jira", connection, request)
 
 
 @webhooks_router.post("/servicenow/{connection}")
-async def servicenow_webhook(connection: str, request: Request, writer: WriterDep) -> WebhookOut:
+async def servicenow_webhook(connection: str, request: Request) -> WebhookOut:
     """ServiceNow push receiver (Business Rule / Flow REST step): HMAC signature header or bearer token.
 
     Idempotent by `sys_id` + `sys_mod_count`: a repeated push changes nothing. Events are stored before
     the answer and the tickets' clocks updated by the worker right after.
     """
-    return await _receive("servicenow", connection, request, writer)
+    return await _receive("servicenow", connection, request)

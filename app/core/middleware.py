@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_BASE, PayloadTooLarge
@@ -38,8 +37,6 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
         token = request_id_var.set(request_id)
-        # Routing copies the scope; this dict is shared, so the route template written into it comes back.
-        state = scope.setdefault("state", {})
         if not _content_length_ok(scope, self.max_body_bytes):
             too_large = PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes").to_problem()
             await _send_problem(send, too_large, request_id)
@@ -78,8 +75,7 @@ class RequestContextMiddleware:
                 await _send_problem(send, _INTERNAL_ERROR, request_id)
         finally:
             elapsed = time.perf_counter() - started
-            # Plain routes (docs, static files) skip FastAPI dependencies; their paths are a fixed set.
-            route = state.get("route_template") or (scope["path"] if status != 404 else "unmatched")
+            route = route_template(scope, status)
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
             if self.access_log:
@@ -93,17 +89,18 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-async def record_route_template(request: Request) -> None:
-    """App-wide dependency: note the matched route's template for metrics and logs.
+def route_template(scope: Scope, status: int) -> str:
+    """The matched route's template, never the raw path: bounded label cardinality, no ids or tokens in metrics.
 
-    Async, like every dependency that does no I/O: FastAPI runs sync ones in the thread pool.
-
-    The template, never the raw path: bounded label cardinality and no ids or tokens in metrics.
+    Routing writes what it matched into the request's scope: FastAPI's nested routers keep the full
+    template on the effective route context, plain routes (docs, static files) on ``route``.
     """
-    # FastAPI's nested routers keep the full template on the effective route context.
-    context = request.scope.get("fastapi", {}).get("effective_route_context")
-    route = context if context is not None else request.scope.get("route")
-    request.state.route_template = getattr(route, "path", None) or "unmatched"
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    route = context if context is not None else scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    return scope["path"] if status != 404 else "unmatched"
 
 
 def _content_length_ok(scope: Scope, limit: int) -> bool:

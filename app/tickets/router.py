@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import ValidationError
 
 from app.auth.deps import IngestKey, ReadKey, WriteKey
@@ -15,7 +15,7 @@ from app.core.problems import errors_from_pydantic
 from app.tickets import service, status
 from app.tickets.events import NormalizedEvent
 from app.tickets.schemas import EVENTS_BODY_DOC, IngestOut, TicketEventOut, TicketStatusOut
-from app.tickets.writer import WriterDep
+from app.tickets.writer import app_writer
 
 router = APIRouter(tags=["tickets"])
 MAX_BATCH = 1000
@@ -45,7 +45,7 @@ def parse_events(body: Any) -> list[NormalizedEvent]:
 
 
 @router.post("/events", openapi_extra=EVENTS_BODY_DOC)
-async def post_events(body: Annotated[Any, Body()], writer: WriterDep, _: IngestKey) -> IngestOut:
+async def post_events(body: Annotated[Any, Body()], request: Request, _: IngestKey) -> IngestOut:
     """Append normalized events (one object or a list of up to 1,000) to the log and update the clocks.
 
     The batch is validated whole before anything is written; duplicates (same source, key and id)
@@ -53,7 +53,7 @@ async def post_events(body: Annotated[Any, Body()], writer: WriterDep, _: Ingest
     are held: logged, and counted once `created` arrives.
     """
     events = parse_events(body)
-    result = await writer.submit(events)
+    result = await app_writer(request).submit(events)
     return IngestOut.from_result(result)
 
 

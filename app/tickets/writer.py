@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from app.clocks.jobs import REPLAY_JOB
@@ -176,10 +176,11 @@ def _answers(session: Session, batch: list[IngestRequest], results: list[IngestR
     return answers
 
 
-async def get_writer(request: Request) -> IngestWriter:
-    """The app's writer (``create_app`` makes one per app; its lifespan stops it)."""
+def app_writer(request: Request) -> IngestWriter:
+    """The app's writer (``create_app`` makes one per app; its lifespan stops it).
+
+    A plain function the routes call with their request rather than a FastAPI dependency: each
+    dependency costs every request a round of dependency solving on the event loop.
+    """
     writer: IngestWriter = request.app.state.ingest_writer
     return writer
-
-
-WriterDep = Annotated[IngestWriter, Depends(get_writer)]
