@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,10 +35,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming, length = _request_headers(scope)
         request_id = incoming if _SAFE_ID.match(incoming) else f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
         token = request_id_var.set(request_id)
-        if not _content_length_ok(scope, self.max_body_bytes):
+        if length is not None and not (length.isdigit() and int(length) <= self.max_body_bytes):
             too_large = PayloadTooLarge(f"request body exceeds {self.max_body_bytes} bytes").to_problem()
             await _send_problem(send, too_large, request_id)
             request_id_var.reset(token)
@@ -76,8 +77,7 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope, status)
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)
+            _count(scope["method"], route, status, elapsed)
             if self.access_log:
                 log.info(
                     "%s %s %s",
@@ -103,11 +103,29 @@ def route_template(scope: Scope, status: int) -> str:
     return scope["path"] if status != 404 else "unmatched"
 
 
-def _content_length_ok(scope: Scope, limit: int) -> bool:
+def _request_headers(scope: Scope) -> tuple[str, bytes | None]:
+    """The request's ``X-Request-ID`` (or "") and ``Content-Length`` (or None), in one pass over its headers."""
+    incoming, length = b"", None
     for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.isdigit() and int(value) <= limit
-    return True
+        if name == b"x-request-id":
+            incoming = value
+        elif name == b"content-length":
+            length = value
+    return incoming.decode("latin-1"), length
+
+
+# Each (method, route, status)'s counter and histogram children: looking them up by their labels takes a
+# lock and builds tuples on every request. Bounded like the labels themselves (templates, statuses).
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _count(method: str, route: str, status: int, elapsed: float) -> None:
+    series = _SERIES.get((method, route, status))
+    if series is None:
+        series = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+        _SERIES[(method, route, status)] = series
+    series[0].inc()
+    series[1].observe(elapsed)
 
 
 _INTERNAL_ERROR = {
