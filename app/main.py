@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -19,6 +20,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.problems import install_problem_handlers
 from app.core.runtime import tune_gc
 from app.health.router import router as health_router
+from app.tickets.schemas import add_event_schemas
 from app.tickets.writer import IngestWriter
 from app.worker.jobs import all_jobs
 from app.worker.runner import Worker
@@ -87,7 +89,20 @@ def create_app(
     app.include_router(health_router)
     include_api(app)
     install_board(app, settings)
+    _document_hand_written_bodies(app)
     return app
+
+
+def _document_hand_written_bodies(app: FastAPI) -> None:
+    """Add the schemas that hand-written request bodies refer to (FastAPI's generator does not see them)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        add_event_schemas(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
 
 
 def build_engine_database(url: str, password: str | None) -> Database:

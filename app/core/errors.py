@@ -101,6 +101,12 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class ServiceUnavailable(AppError):
     status = 503
     slug = "unavailable"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+import orjson
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
 from app.auth.deps import IngestKey, ReadKey, WriteKey
 from app.core.deps import NowDep, SessionDep
-from app.core.errors import ValidationProblem
+from app.core.errors import UnsupportedMediaType, ValidationProblem
 from app.core.instants import AwareInstant
 from app.core.problems import errors_from_pydantic
 from app.tickets import service, status
@@ -44,15 +45,30 @@ def parse_events(body: Any) -> list[NormalizedEvent]:
     return events
 
 
+async def json_body(request: Request) -> Any:
+    """The request's JSON document. Read here rather than declared as a body parameter: FastAPI's body
+    handling costs the busiest route a tenth of its time on the event loop, and the errors name the field."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        shown = content_type or "none"
+        raise UnsupportedMediaType(f"Content-Type must be application/json (got {shown})")
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationProblem.single("body", f"not valid JSON: {exc}") from exc
+
+
+# The request body is documented by hand (EVENTS_BODY_DOC): one event or a list of them.
 @router.post("/events", openapi_extra=EVENTS_BODY_DOC)
-async def post_events(body: Annotated[Any, Body()], request: Request, _: IngestKey) -> IngestOut:
+async def post_events(request: Request, _: IngestKey) -> IngestOut:
     """Append normalized events (one object or a list of up to 1,000) to the log and update the clocks.
 
     The batch is validated whole before anything is written; duplicates (same source, key and id)
     are accepted and change nothing. Events for a ticket whose `created` event has not arrived yet
     are held: logged, and counted once `created` arrives.
     """
-    events = parse_events(body)
+    events = parse_events(await json_body(request))
     result = await app_writer(request).submit(events)
     return IngestOut.from_result(result)
 

@@ -35,6 +35,16 @@ EVENTS_BODY_DOC: dict[str, Any] = {
 }
 
 
+def add_event_schemas(openapi: dict[str, Any]) -> None:
+    """Put ``NormalizedEvent`` (and the schemas it uses) into the document's components, where
+    ``EVENTS_BODY_DOC`` points: FastAPI only collects the schemas of declared parameters and models."""
+    event = NormalizedEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in event.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault("NormalizedEvent", event)
+
+
 class EventOutcome(BaseModel):
     source: str
     key: str

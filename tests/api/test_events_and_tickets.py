@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -85,6 +87,28 @@ def test_batch_limit_and_shape(client: TestClient, admin_headers: dict[str, str]
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body"
     assert client.post("/api/v1/events", json="hello", headers=admin_headers).status_code == 422
+
+
+def test_a_body_that_is_not_json_is_refused_by_name_and_writes_nothing(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    as_json = {**admin_headers, "Content-Type": "application/json"}
+    broken = client.post("/api/v1/events", content=b'{"source": "api", "key":', headers=as_json)
+    assert broken.status_code == 422
+    assert broken.headers["content-type"].startswith("application/problem+json")
+    assert broken.json()["errors"][0]["field"] == "body"
+    assert "not valid JSON" in broken.json()["errors"][0]["reason"]
+    one = json.dumps(created()).encode()
+    as_form = client.post(
+        "/api/v1/events", content=one, headers={**admin_headers, "Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert as_form.status_code == 415
+    assert "application/json" in as_form.json()["detail"]
+    assert client.post("/api/v1/events", content=one, headers=admin_headers).status_code == 415
+    with_charset = {**admin_headers, "Content-Type": "application/json; charset=utf-8"}
+    assert client.post("/api/v1/events", content=one, headers=with_charset).status_code == 200
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(TicketEventRow)) == 1
 
 
 def test_write_scope_is_needed_to_post_events(client: TestClient, read_headers: dict[str, str]) -> None:
