@@ -197,16 +197,22 @@ class _Replay:
                     run.current.end(event.at, cancelled="deleted")
             return
         fired = fired_triggers(before, self.ticket, event)
+        in_policy = self._in_policy()
         for run in self.runs:
-            self._advance(run, fired, event.at)
+            self._advance(run, fired, event.at, in_policy)
 
     def reconcile_all(self, at: dt.datetime) -> None:
         """Bring every clock in line with the ticket at ``at`` (an exclusion window opened or closed)."""
         if not self.deleted:
+            in_policy = self._in_policy()
             for run in self.runs:
-                self._reconcile(run, at)
+                self._reconcile(run, at, in_policy)
 
-    def _advance(self, run: _MetricRun, fired: frozenset[str], at: dt.datetime) -> None:
+    def _in_policy(self) -> bool:
+        """Whether the ticket as it stands matches the policy (once per event, for every metric)."""
+        return ticket_matches(self.policy.match, self.ticket, self.source)
+
+    def _advance(self, run: _MetricRun, fired: frozenset[str], at: dt.datetime, in_policy: bool) -> None:
         """Apply one event's triggers to a metric: reopen, reset, start, stop, in that order."""
         spec, last = run.spec, (run.cycles[-1] if run.cycles else None)
         if "reopened" in fired and not run.armed and last is not None and last.stopped_while_done:
@@ -218,7 +224,7 @@ class _Replay:
             current.end(at, cancelled="reset")
         if not run.armed and fires(spec.start, fired):
             run.armed = True
-        self._reconcile(run, at)
+        self._reconcile(run, at, in_policy)
         # Start before stop: a ticket born resolved (a backfill) gets clocks that start and stop at once,
         # which a reopen can bring back. An armed clock is not restarted by the same event that stops it.
         if run.armed and fires(spec.stop, fired):
@@ -226,12 +232,11 @@ class _Replay:
             if (current := run.current) is not None:
                 current.end(at, while_done=self.ticket.status_category in _DONE)
 
-    def _reconcile(self, run: _MetricRun, at: dt.datetime) -> None:
+    def _reconcile(self, run: _MetricRun, at: dt.datetime, in_policy: bool) -> None:
         """Make the metric's current cycle match the ticket: target row, restart, pause reason, calendar."""
         if not run.armed:
             return
         ticket, current = self.ticket, run.current
-        in_policy = ticket_matches(self.policy.match, ticket, self.source)
         target = select_target(self.policy, ticket, run.name) if in_policy else None
         if target is None:
             if current is not None:

@@ -69,6 +69,9 @@ def measured_state(
     elapsed = elapsed_in(spans, until, resolve)
     breached = elapsed > limit
     running = status is ClockStatus.running
+    # Due and breach are the same instant, and so is the target's without a separate limit: measured once.
+    at_limit = instant_in(spans, limit, resolve) if running or breached else None
+    at_target = at_limit if target == limit and (running or breached) else instant_in(spans, target, resolve)
     return {
         **base,
         "target_seconds": target,
@@ -79,9 +82,9 @@ def measured_state(
         "breached": breached,
         "over_target": target < elapsed <= limit,
         "met": (not breached) if status is ClockStatus.stopped else None,
-        "due_at": instant_in(spans, limit, resolve) if running else None,
-        "target_at": instant_in(spans, target, resolve),
+        "due_at": at_limit if running else None,
+        "target_at": at_target,
         "warn_at": None if warn_elapsed is None else instant_in(spans, warn_elapsed, resolve),
-        "breached_at": instant_in(spans, limit, resolve) if breached else None,
+        "breached_at": at_limit if breached else None,
         "timeline": list(spans),
     }

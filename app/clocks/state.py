@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.instants import utc_iso
+from app.core.instants import UtcInstant
 from app.policies.conditions import AnyOf
 from app.policies.spec import MatchSpec
 
@@ -27,16 +27,12 @@ class Span(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    start: dt.datetime
-    end: dt.datetime | None = None
+    start: UtcInstant
+    end: UtcInstant | None = None
     kind: Literal["running", "paused"]
     reason: str | None = None
     calendar: str
     timezone: str | None = Field(default=None, description="Zone the calendar was re-read in (ticket timezone)")
-
-    @field_serializer("start", "end")
-    def _iso(self, value: dt.datetime | None) -> str | None:
-        return utc_iso(value)
 
 
 class ClockState(BaseModel):
@@ -55,13 +51,13 @@ class ClockState(BaseModel):
     remaining_seconds: int
     percent: float
     over_target: bool
-    due_at: dt.datetime | None
-    target_at: dt.datetime | None
-    warn_at: dt.datetime | None
-    breached_at: dt.datetime | None
+    due_at: UtcInstant | None
+    target_at: UtcInstant | None
+    warn_at: UtcInstant | None
+    breached_at: UtcInstant | None
     paused_reason: str | None
-    started_at: dt.datetime
-    stopped_at: dt.datetime | None
+    started_at: UtcInstant
+    stopped_at: UtcInstant | None
     cancelled_reason: str | None = None
     calendar: str
     timezone: str | None = None
@@ -72,12 +68,8 @@ class ClockState(BaseModel):
     exempt: bool = False
     exemption_reason: str | None = None
 
-    @field_serializer("due_at", "target_at", "warn_at", "breached_at", "started_at", "stopped_at")
-    def _iso(self, value: dt.datetime | None) -> str | None:
-        return utc_iso(value)
-
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: datetimes as UTC ISO-8601 strings."""
+        """JSON-ready dict: instants as UTC ISO-8601 strings with a ``Z``."""
         return self.model_dump(mode="json")
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-from app.clocks import ClockStatus, instant_at_elapsed
+from app.clocks import ClockState, ClockStatus, instant_at_elapsed
 from tests.clocks.factories import CALENDARS, MONDAY, comment, created, field, only, policy, run, status, t
 
 
@@ -190,6 +190,11 @@ def test_clock_state_serialises_to_json_with_utc_instants() -> None:
         "timezone": None,
     }
     assert (data["exempt"], data["exemption_reason"]) == (False, None)
+    # An instant given in another offset is held, and written, in UTC.
+    paris = timezone(timedelta(hours=1))
+    moved = ClockState.model_validate({**data, "started_at": datetime(2025, 1, 6, 10, 0, tzinfo=paris)})
+    assert moved.as_dict()["started_at"] == "2025-01-06T09:00:00Z"
+    assert moved.started_at.tzinfo is UTC
 
 
 def test_no_events_no_clocks() -> None:
