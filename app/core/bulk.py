@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from psycopg.types.json import Json
@@ -111,6 +112,29 @@ def _bound(binders: Sequence[Convert | None], values: Sequence[Any]) -> list[Any
     return [value if bind is None else bind(value) for bind, value in zip(binders, values, strict=True)]
 
 
+RowParams = Callable[[Mapping[str, Any]], list[Any]]
+
+
+@lru_cache(maxsize=1024)
+def _row_params(dialect: str, table: Table, columns: tuple[str, ...]) -> RowParams:
+    """A function from a row (column -> value) to its ``columns``' parameters: the values taken in one
+    ``itemgetter`` call and only the timestamp and JSON ones converted (most columns need nothing, and
+    a clock row has thirty)."""
+    take = itemgetter(*columns)
+    converts = [(i, bind) for i, bind in enumerate(_binders(dialect, table, columns)) if bind is not None]
+    if len(columns) == 1:
+        bind = converts[0][1] if converts else None
+        return lambda row: [take(row) if bind is None else bind(take(row))]
+
+    def params(row: Mapping[str, Any]) -> list[Any]:
+        values = list(take(row))
+        for i, convert in converts:
+            values[i] = convert(values[i])
+        return values
+
+    return params
+
+
 def _decoded(readers: Sequence[Convert | None], row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(value if read is None else read(value) for read, value in zip(readers, row, strict=True))
 
@@ -175,17 +199,17 @@ def insert(
     table = _table(model)
     dialect = session.get_bind().dialect.name
     columns = tuple(rows[0])
-    binders = _binders(dialect, table, columns)
+    params = _row_params(dialect, table, columns)
     if dialect == "sqlite":
-        return _insert_row_by_row(session, table, columns, binders, rows, returning, ignore_conflicts)
+        return _insert_row_by_row(session, table, columns, params, rows, returning, ignore_conflicts)
     readers = _readers(dialect, table, returning) if returning else ()
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         sql = _insert_sql(dialect, table, columns, len(chunk), returning, ignore_conflicts)
-        params = [p for row in chunk for p in _bound(binders, [row[c] for c in columns])]
-        found += [_decoded(readers, r) for r in _run(session, sql, params)]
+        values = [p for row in chunk for p in params(row)]
+        found += [_decoded(readers, r) for r in _run(session, sql, values)]
     return found
 
 
@@ -193,7 +217,7 @@ def _insert_row_by_row(
     session: Session,
     table: Table,
     columns: tuple[str, ...],
-    binders: Sequence[Convert | None],
+    row_params: RowParams,
     rows: Sequence[Mapping[str, Any]],
     returning: tuple[str, ...],
     ignore: bool,
@@ -211,7 +235,7 @@ def _insert_row_by_row(
     if unknown:
         raise ValueError(f"cannot return {unknown}: neither given nor {table.name}'s rowid")
     sql = _insert_sql("sqlite", table, columns, 1, (), ignore)
-    params = [_bound(binders, [row[c] for c in columns]) for row in rows]
+    params = [row_params(row) for row in rows]
     _echo(sql, params, many=True)
     cursor = _cursor(session)
     try:
@@ -270,8 +294,8 @@ def update_by_id(session: Session, model: type[Base], changes: Iterable[tuple[in
     cursor = _cursor(session)
     try:
         for columns, rows in groups.items():
-            binders = _binders(dialect, table, columns)
-            params = [(*_bound(binders, [values[c] for c in columns]), id_) for id_, values in rows]
+            row_params = _row_params(dialect, table, columns)
+            params = [(*row_params(values), id_) for id_, values in rows]
             sql = _update_sql(dialect, table, columns)
             _echo(sql, params, many=True)
             cursor.executemany(sql, params)
