@@ -23,3 +23,10 @@ def test_every_schema_reference_resolves(client: TestClient) -> None:
     assert "#/components/schemas/NormalizedEvent" in refs  # the events body, written by hand
     assert sorted(ref for ref in refs if ref.removeprefix("#/components/schemas/") not in schemas) == []
     assert client.get("/openapi.json").json() == document  # extending it twice adds nothing
+
+
+def test_the_ingestion_route_declares_the_same_bearer_scheme_as_the_others(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert list(document["components"]["securitySchemes"]) == ["HTTPBearer"]
+    assert document["paths"]["/api/v1/events"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert document["paths"]["/api/v1/tickets/{source}/{key}"]["get"]["security"] == [{"HTTPBearer": []}]
