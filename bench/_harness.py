@@ -89,13 +89,13 @@ def ensure_wrk() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
 
 
-def hello_command() -> list[str]:
-    """The FastAPI hello-world baseline (bench/hello_app.py) on uvicorn; add ``--port``."""
+def hello_command(app: str = "app") -> list[str]:
+    """A FastAPI hello-world baseline (``app`` of bench/hello_app.py) on uvicorn; add ``--port``."""
     return [
         str(VENV_BIN / "uvicorn"),
         "--app-dir",
         str(ROOT / "bench"),
-        "hello_app:app",
+        f"hello_app:{app}",
         "--log-level",
         "warning",
         "--no-access-log",

@@ -4,7 +4,9 @@ hello-world measured with the same load tool (wrk) and the same request bodies i
     .venv/bin/python bench/ingest.py [--seconds 15] [--connections 8]
 
 Needs `wrk` (Debian package `wrk`; installed here if missing and running as root).
-Last line: events_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R
+The issue's ratio is to the hello-world written as FastAPI's README does (a plain ``def``); the same
+endpoint as ``async def`` is measured too and its ratio printed as ``ratio_async``.
+Last line: events_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R hello_async_req_per_s=N ratio_async=R
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def main() -> None:
 
     results = {}
     batching = ""
-    for name, command in (("hello", hello_command()), ("ingest", service_command())):
+    runs = (("hello", hello_command()), ("hello_async", hello_command("async_app")), ("ingest", service_command()))
+    for name, command in runs:
         port = free_port()
         with running(command, port, env):
             run_wrk(port, 2, args.connections, {**env, "SLA_BENCH_KEY": key})  # warm-up
@@ -84,9 +87,11 @@ def main() -> None:
         clocks = conn.execute("SELECT count(*) FROM clocks").fetchone()[0]
         tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     hello = results["hello"]["requests"] / results["hello"]["seconds"]
+    hello_async = results["hello_async"]["requests"] / results["hello_async"]["seconds"]
     ingest = results["ingest"]
     events_per_s = ingest["requests"] / ingest["seconds"]
     print(f"hello-world: {hello:.0f} req/s (p50 {results['hello']['p50_us'] / 1000:.1f} ms)")
+    print(f"hello-world as async def: {hello_async:.0f} req/s (p50 {results['hello_async']['p50_us'] / 1000:.1f} ms)")
     print(
         f"ingest: {events_per_s:.0f} events/s, p50 {ingest['p50_us'] / 1000:.1f} ms, "
         f"p99 {ingest['p99_us'] / 1000:.1f} ms; stored {stored} events on {tickets} tickets, {clocks} clocks"
@@ -94,7 +99,8 @@ def main() -> None:
     print(f"{batching} (warm-up included)")
     print(
         f"events_per_s={events_per_s:.0f} p50_ms={ingest['p50_us'] / 1000:.1f} p99_ms={ingest['p99_us'] / 1000:.1f} "
-        f"hello_req_per_s={hello:.0f} ratio={events_per_s / hello:.2f}"
+        f"hello_req_per_s={hello:.0f} ratio={events_per_s / hello:.2f} "
+        f"hello_async_req_per_s={hello_async:.0f} ratio_async={events_per_s / hello_async:.2f}"
     )
     shutil.rmtree(work, ignore_errors=True)
 
