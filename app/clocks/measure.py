@@ -69,9 +69,14 @@ def measured_state(
     elapsed = elapsed_in(spans, until, resolve)
     breached = elapsed > limit
     running = status is ClockStatus.running
-    # Due and breach are the same instant, and so is the target's without a separate limit: measured once.
-    at_limit = instant_in(spans, limit, resolve) if running or breached else None
-    at_target = at_limit if target == limit and (running or breached) else instant_in(spans, target, resolve)
+    # Due and breach are one instant, and the target's too without a separate limit: each amount measured once.
+    measured: dict[int, dt.datetime | None] = {}
+
+    def reached(seconds: int) -> dt.datetime | None:
+        if seconds not in measured:
+            measured[seconds] = instant_in(spans, seconds, resolve)
+        return measured[seconds]
+
     return {
         **base,
         "target_seconds": target,
@@ -82,9 +87,9 @@ def measured_state(
         "breached": breached,
         "over_target": target < elapsed <= limit,
         "met": (not breached) if status is ClockStatus.stopped else None,
-        "due_at": at_limit if running else None,
-        "target_at": at_target,
-        "warn_at": None if warn_elapsed is None else instant_in(spans, warn_elapsed, resolve),
-        "breached_at": at_limit if breached else None,
+        "due_at": reached(limit) if running else None,
+        "target_at": reached(target),
+        "warn_at": None if warn_elapsed is None else reached(warn_elapsed),
+        "breached_at": reached(limit) if breached else None,
         "timeline": list(spans),
     }

@@ -31,15 +31,28 @@ EVENTS_BODY_DOC: dict[str, Any] = {
                 },
             }
         },
-    }
+    },
+    # The body is read by the route itself, so FastAPI documents none of its refusals: they are listed here.
+    "responses": {
+        "415": {
+            "description": "The body was not sent as `application/json`; nothing stored",
+            "content": {"application/problem+json": {}},
+        },
+        "422": {
+            "description": "Not JSON, or an event is invalid (`errors[]` names each field); nothing stored",
+            "content": {"application/problem+json": {}},
+        },
+    },
 }
 
 
 def add_event_schemas(openapi: dict[str, Any]) -> None:
     """Put ``NormalizedEvent`` (and the schemas it uses) into the document's components, where
     ``EVENTS_BODY_DOC`` points: FastAPI only collects the schemas of declared parameters and models."""
-    event = NormalizedEvent.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    if "NormalizedEvent" in schemas:  # FastAPI keeps the document it generated once: so are these
+        return
+    event = NormalizedEvent.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in event.pop("$defs", {}).items():
         schemas.setdefault(name, definition)
     schemas.setdefault("NormalizedEvent", event)

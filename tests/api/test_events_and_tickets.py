@@ -104,6 +104,7 @@ def test_a_body_that_is_not_json_is_refused_by_name_and_writes_nothing(
     )
     assert as_form.status_code == 415
     assert "application/json" in as_form.json()["detail"]
+    assert as_form.json()["errors"][0]["field"] == "Content-Type"
     assert client.post("/api/v1/events", content=one, headers=admin_headers).status_code == 415
     with_charset = {**admin_headers, "Content-Type": "application/json; charset=utf-8"}
     assert client.post("/api/v1/events", content=one, headers=with_charset).status_code == 200

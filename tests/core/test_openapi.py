@@ -30,3 +30,9 @@ def test_the_ingestion_route_declares_the_same_bearer_scheme_as_the_others(clien
     assert list(document["components"]["securitySchemes"]) == ["HTTPBearer"]
     assert document["paths"]["/api/v1/events"]["post"]["security"] == [{"HTTPBearer": []}]
     assert document["paths"]["/api/v1/tickets/{source}/{key}"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+def test_the_events_route_documents_how_it_refuses_a_body(client: TestClient) -> None:
+    responses = client.get("/openapi.json").json()["paths"]["/api/v1/events"]["post"]["responses"]
+    assert {"200", "415", "422"} <= set(responses)
+    assert "application/problem+json" in responses["415"]["content"]
