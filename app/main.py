@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import include_api
+from app.api import API_PREFIX, include_api
 from app.board import install_board
 from app.connections.inbound import webhooks_router
 from app.core.clock import Now, system_now
@@ -20,6 +20,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.problems import install_problem_handlers
 from app.core.runtime import tune_gc
 from app.health.router import router as health_router
+from app.tickets.router import events_router
 from app.tickets.schemas import add_event_schemas
 from app.tickets.writer import IngestWriter
 from app.worker.jobs import all_jobs
@@ -84,7 +85,9 @@ def create_app(
     app.state.ingest_writer = IngestWriter(database, now, commit_delay=settings.ingest_commit_delay_ms / 1000)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
-    # Inbound webhooks first: the busiest routes are matched before the others are tried.
+    # The busiest routes first: every included router that does not serve a request costs it a round of
+    # matching. Event ingestion, then inbound webhooks, then the rest.
+    app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(webhooks_router)
     app.include_router(health_router)
     include_api(app)
