@@ -46,11 +46,12 @@ class Settings(BaseSettings):
         default=12.0, gt=0, le=24 * 30, description="How long a board sign-in (or wallboard visit) lasts."
     )
     ingest_commit_delay_ms: float = Field(
-        default=0.2,
+        default=2.0,
         ge=0,
         le=50,
-        description="When the last ingestion transaction held several requests, wait this long before the next "
-        "one so that more requests join it (fewer, larger transactions under load); 0 turns it off.",
+        description="The longest an ingestion request waits for others to join its transaction; it leaves "
+        "sooner once as many requests have joined as the largest recent transaction held (a lone caller "
+        "after lone callers waits not at all). 0: every request is written at once.",
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     outbox_retention_days: int = Field(

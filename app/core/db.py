@@ -9,6 +9,7 @@ at the start instead of failing on a read-to-write lock upgrade.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,9 +22,13 @@ import orjson
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.core.checkpoint import WalCheckpointer
+
+# How long a SQLite connection waits for another one's write lock before "database is locked".
+BUSY_TIMEOUT_MS = 30_000
 
 # Fixed before the first migration so constraint names are stable on both databases.
 NAMING_CONVENTION = {
@@ -109,14 +114,25 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        begin = f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}"
+        if options.get("sqlite_wait", True):
+            conn.exec_driver_sql(begin)
+            return
+        # Fail at once with "database is locked" when another connection writes, instead of waiting
+        # out busy_timeout; only this BEGIN: the connection's later statements wait as usual.
+        driver = conn.connection.dbapi_connection
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql(begin)
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
@@ -134,7 +150,7 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
         engine = create_engine(
             parsed,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
             pool_size=8,
             json_serializer=json_text,
             json_deserializer=json_value,
@@ -150,6 +166,10 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
         json_serializer=json_text,
         json_deserializer=json_value,
     )
+
+
+class WriteLockBusy(Exception):
+    """Another writer holds the write lock (``Database.transaction(wait=False)``)."""
 
 
 class FairLock:
@@ -174,6 +194,14 @@ class FairLock:
             self._waiters.append(turn)
         turn.acquire()  # released by ``release`` when it is this thread's turn; the lock stays held
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free and nobody queues for it; never waits."""
+        with self._guard:
+            if self._held:
+                return False
+            self._held = True
+            return True
+
     def release(self) -> None:
         with self._guard:
             if self._waiters:
@@ -196,6 +224,9 @@ class Database:
         # ``info["write"]`` tells code handed a session whether it may write in it (see auth.record_use).
         self._read = sessionmaker(engine, expire_on_commit=False, info={"write": False})
         self._write = sessionmaker(writer, expire_on_commit=False, info={"write": True})
+        self._write_now = sessionmaker(
+            writer.execution_options(sqlite_wait=False), expire_on_commit=False, info={"write": True}
+        )
         self._checkpointer: WalCheckpointer | None = None
 
     def start_background_checkpoints(self) -> WalCheckpointer | None:
@@ -224,13 +255,21 @@ class Database:
         return (self._write if write else self._read)()
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error."""
+    def transaction(self, *, write: bool = True, wait: bool = True) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error.
+
+        ``wait=False`` (SQLite, writing): the write lock is taken before the block starts, or
+        ``WriteLockBusy`` is raised at once if this process or another one holds it.
+        """
         lock = self._write_lock if write else None
-        if lock is not None:
+        if lock is not None and wait:
             lock.acquire()
-        session = self.session(write=write)
+        elif lock is not None and not lock.try_acquire():
+            raise WriteLockBusy("another writer of this process holds the write lock")
+        session = self._write_now() if lock is not None and not wait else self.session(write=write)
         try:
+            if lock is not None and not wait:
+                _begin_at_once(session)
             yield session
             session.commit()
         except BaseException:
@@ -243,6 +282,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _begin_at_once(session: Session) -> None:
+    """Start the session's transaction now (BEGIN IMMEDIATE without waiting, see ``_tune_sqlite``)."""
+    try:
+        session.connection()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+            raise
+        raise WriteLockBusy("another connection holds SQLite's write lock") from exc
 
 
 def insert_ignoring_conflicts(session: Session | str, model: Any) -> Any:
