@@ -94,15 +94,15 @@ class _Cycle:
 
     def move(self, at: dt.datetime, kind: Literal["running", "paused"], reason: str | None) -> None:
         """Continue as ``kind`` from ``at``, opening a new span only when something about the span changes."""
-        wanted = Span(start=at, kind=kind, reason=reason, calendar=self.calendar, timezone=self.timezone)
+        wanted = (kind, reason, self.calendar, self.timezone)
         if self.spans and self.spans[-1].end is None:
-            if _same_kind(self.spans[-1], wanted):
+            if _kind_of(self.spans[-1]) == wanted:
                 return
             self._close(at)
-        if self.spans and self.spans[-1].end == at and _same_kind(self.spans[-1], wanted):
+        if self.spans and self.spans[-1].end == at and _kind_of(self.spans[-1]) == wanted:
             self.spans[-1] = self.spans[-1].model_copy(update={"end": None})
         else:
-            self.spans.append(wanted)
+            self.spans.append(Span(start=at, kind=kind, reason=reason, calendar=self.calendar, timezone=self.timezone))
 
     def end(self, at: dt.datetime, *, cancelled: str | None = None, while_done: bool = False) -> None:
         """Stop (or, with a reason, cancel) the cycle at ``at``."""
@@ -157,8 +157,9 @@ class _Cycle:
         return ClockState.model_validate(numbers)
 
 
-def _same_kind(a: Span, b: Span) -> bool:
-    return (a.kind, a.reason, a.calendar, a.timezone) == (b.kind, b.reason, b.calendar, b.timezone)
+def _kind_of(span: Span) -> tuple[str, str | None, str, str | None]:
+    """What makes two spans alike (all but their start and end)."""
+    return (span.kind, span.reason, span.calendar, span.timezone)
 
 
 @dataclass

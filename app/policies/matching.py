@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from app.policies.spec import MatchSpec, PolicySpec, TargetRow, TargetSpec
@@ -11,9 +12,16 @@ from app.tickets.events import TicketSnapshot
 
 def value_matches(actual: Any, allowed: Iterable[Any]) -> bool:
     """Whether ``actual`` (or, for a list value such as labels, any item of it) is one of ``allowed``."""
-    wanted = {_comparable(v) for v in allowed}
-    values = actual if isinstance(actual, list | tuple | set) else [actual]
-    return any(_comparable(v) in wanted for v in values if v is not None)
+    wanted = _wanted(tuple(allowed))
+    if isinstance(actual, list | tuple | set):
+        return any(_comparable(v) in wanted for v in actual if v is not None)
+    return actual is not None and _comparable(actual) in wanted
+
+
+@lru_cache(maxsize=4096)
+def _wanted(allowed: tuple[Any, ...]) -> frozenset[Any]:
+    # A policy's few value lists are matched against every event of every ticket: compared forms once.
+    return frozenset(_comparable(v) for v in allowed)
 
 
 def _comparable(value: Any) -> Any:
