@@ -184,6 +184,8 @@ class _Replay:
         self.runs = [_MetricRun(name, policy.metrics.get(name)) for name in policy.tracked_metrics()]
         self.ticket = TicketSnapshot()
         self.deleted = False
+        # Target rows match on tier and priority only.
+        self._targets: dict[tuple[str | None, str | None, str], TargetSpec | None] = {}
 
     def apply(self, event: NormalizedEvent) -> None:
         """Take one event: update the snapshot, fire its triggers, bring every clock in line."""
@@ -238,7 +240,7 @@ class _Replay:
         if not run.armed:
             return
         ticket, current = self.ticket, run.current
-        target = select_target(self.policy, ticket, run.name) if in_policy else None
+        target = self._target(run.name) if in_policy else None
         if target is None:
             if current is not None:
                 current.end(at, cancelled="no_target" if in_policy else "policy_unmatched")
@@ -257,6 +259,13 @@ class _Replay:
         current.timezone = ticket.timezone if target.timezone == "ticket" else None
         reason = self._pause_reason(run, at)
         current.move(at, "paused" if reason else "running", reason)
+
+    def _target(self, metric: str) -> TargetSpec | None:
+        """The metric's target for the ticket's tier and priority (looked up once per pair and metric)."""
+        key = (self.ticket.tier, self.ticket.priority, metric)
+        if key not in self._targets:
+            self._targets[key] = select_target(self.policy, self.ticket, metric)
+        return self._targets[key]
 
     def _pause_reason(self, run: _MetricRun, at: dt.datetime) -> str | None:
         ticket, rule = self.ticket, run.spec.pause_when
