@@ -10,7 +10,7 @@ which bench/webhooks.lua loads in `init` and sends in order: the service never g
 a thread runs out (reported; raise --requests). The hello-world, which stores nothing, is fast enough to
 cycle through the files. The connection sets `enrich_comment_webhooks: false` (no Jira to ask here).
 
-    .venv/bin/python bench/jira_webhooks.py [--seconds 15] [--connections 8] [--requests 40000] [--worker]
+    .venv/bin/python bench/jira_webhooks.py [--seconds 15] [--connections 8] [--requests 80000] [--worker]
 
 Last line: webhooks_per_s=N p50_ms=N p99_ms=N hello_req_per_s=N ratio=R queued_after_s=N (the projection
 still to do when the load stopped: all of it without --worker)
@@ -196,7 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=40000, help="pre-generated webhooks for the measured runs")
+    parser.add_argument("--requests", type=int, default=80000, help="pre-generated webhooks for the measured runs")
     parser.add_argument(
         "--worker",
         action="store_true",
