@@ -151,9 +151,7 @@ class IngestWriter:
         if not batch:
             return
         self._recent.append(len(batch))
-        events = sum(len(r.events) for r in batch)
-        INGEST_BATCH_EVENTS.observe(events)
-        if events <= self._inline_max_events and not self._with_thread:
+        if sum(len(r.events) for r in batch) <= self._inline_max_events and not self._with_thread:
             try:
                 outcomes = self._write(batch, wait=False)
             except WriteLockBusy:
@@ -221,6 +219,7 @@ class IngestWriter:
         """One transaction for ``batch``; its answers. ``wait=False``: ``WriteLockBusy`` unless the write
         lock is free at once."""
         with self._db.transaction(wait=wait) as session:
+            INGEST_BATCH_EVENTS.observe(sum(len(r.events) for r in batch))
             now = self._now()
             groups, deferred = [r.events for r in batch], [r.deferred for r in batch]
             results = service.ingest_groups(session, groups, now, deferred=deferred)
