@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.clocks import jobs
+from app.clocks.models import ClockRow
 from app.core.db import Database
 from app.policies.models import PolicyRow
 from tests.api.factories import CALENDAR_YAML, POLICY_YAML, apply, clocks_by_metric, created, setup_support
@@ -70,7 +71,14 @@ def test_ticket_keeps_its_version_until_migrated(
     assert clocks_by_metric(migrated)["resolution"]["target_seconds"] == 4 * 3600
     with db.transaction(write=False) as session:
         actions = list(session.scalars(select(AuditEntry.action)))
+        old = session.scalars(select(ClockRow).where(ClockRow.ticket_key == "T-1", ClockRow.policy_version == 1)).all()
     assert "policy.migrate" in actions
+    # The version-1 clocks stay, cancelled, with the figures they had (their stored detail, read back).
+    resolution = next(row for row in old if row.metric == "resolution")
+    assert {row.state for row in old} == {"cancelled"}
+    assert resolution.detail["cancelled_reason"] == "moved to another policy version"
+    assert resolution.detail["state"] == "cancelled"
+    assert resolution.detail["target_seconds"] == 8 * 3600
 
 
 def test_migrate_to_a_missing_version_is_422(client: TestClient, admin_headers: dict[str, str]) -> None:
