@@ -209,7 +209,7 @@ def _project(
     writes.snapshot(ticket, {"policy_version_id": policy.version_id})
     states = derive(session, ticket, policy, events, ctx, now)
     result.clocks = states
-    result.changes = _store_clocks(session, ticket, policy, states, ctx, now, stored, writes)
+    result.changes = _store_clocks(ticket, policy, states, ctx, now, stored, writes)
     return result
 
 
@@ -254,7 +254,6 @@ def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: d
 
 
 def _store_clocks(
-    session: Session,
     ticket: TicketRow,
     policy: PublishedPolicy,
     states: list[ClockState],
@@ -291,8 +290,7 @@ def _store_clocks(
             writes.records.remove(row)
         elif row.state in OPEN_STATES:
             reason = "moved to another policy version"
-            assert row.id is not None
-            detail = {**store.detail_of(session, row.id), "state": "cancelled", "cancelled_reason": reason}
+            detail = {**row.values["detail"], "state": "cancelled", "cancelled_reason": reason}
             row.values.update(state="cancelled", due_at=None, next_action_at=None, paused_reason=None, detail=detail)
     return changes
 

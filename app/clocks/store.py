@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,11 +23,7 @@ from app.core import bulk
 from app.tickets.models import TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
-# ``detail`` (the engine's whole state, timeline included) is not read back with the rows: a projection
-# rewrites it whenever it touches a clock, so parsing it only to compare it cost every clock of every
-# batch a JSON decode and a deep comparison. ``detail_of`` reads it for the rare row that needs it.
-_COLUMNS = tuple(column.name for column in _CLOCKS.c if column.name != "detail")
-_DETAIL = select(_CLOCKS.c.detail).where(_CLOCKS.c.id == bindparam("id"))
+_COLUMNS = tuple(_CLOCKS.c.keys())
 # Built once: building and cache-keying a statement costs more than running it for a few rows.
 _DELETE_CLOCKS = delete(_CLOCKS).where(_CLOCKS.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -41,8 +37,7 @@ class ClockRecord:
     """One clock row as the projection sees it: its column values, and its id once stored.
 
     ``written`` holds the values the database has (None: not stored yet); ``flush_clocks`` writes
-    the columns whose ``values`` differ from it. A stored row's ``detail`` is not read (``written``
-    lacks it), so it is written whenever it is set.
+    the columns whose ``values`` differ from it.
     """
 
     values: dict[str, Any]
@@ -76,12 +71,6 @@ def stored_clocks(session: Session, ticket_ids: Sequence[int]) -> dict[int, list
         id_ = values.pop("id")
         found.setdefault(values["ticket_id"], []).append(ClockRecord(values, id_, dict(values)))
     return found
-
-
-def detail_of(session: Session, clock_id: int) -> dict[str, Any]:
-    """A stored clock's ``detail`` (``stored_clocks`` leaves it out)."""
-    detail: dict[str, Any] = session.connection().execute(_DETAIL, {"id": clock_id}).scalar_one()
-    return detail
 
 
 def set_snapshot(ticket: TicketRow, values: Mapping[str, Any]) -> dict[str, Any]:
