@@ -22,6 +22,7 @@ from app.clocks import service as clock_service
 from app.clocks.models import ClockRow
 from app.clocks.service import MAX_PAGE, ClockFilter
 from app.core.errors import ValidationProblem
+from app.core.instants import utc_iso
 from app.tickets.models import TicketRow
 
 FILTERS = ("source", "project", "tier", "priority", "assignee", "metric", "state")
@@ -111,10 +112,6 @@ def paused_label(reason: str | None, ticket_status: str | None) -> str:
     return reason
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def _open_clocks(session: Session, f: BoardFilter, now: datetime) -> tuple[list[ClockRow], bool]:
     """Every open clock matching the clock-level filters, soonest ``due_at`` first."""
     clock_filter = ClockFilter(
@@ -190,10 +187,10 @@ def board_row(clock: ClockRow, ticket: TicketRow, calendars: _Calendars, now: da
         "paused": clock.state == "paused",
         "paused_label": paused_label(clock.paused_reason, ticket.status) if clock.state == "paused" else None,
         "open": window.open,
-        "open_until": _iso(window.until),
-        "opens_at": _iso(window.opens_at),
+        "open_until": utc_iso(window.until),
+        "opens_at": utc_iso(window.opens_at),
         # Soonest possible breach: the due instant, or for a paused clock "if it resumed now".
-        "sort_at": _iso(_breach_bound(view, remaining, now).replace(microsecond=0)),
+        "sort_at": utc_iso(_breach_bound(view, remaining, now).replace(microsecond=0)),
     }
 
 
@@ -222,7 +219,7 @@ def board_data(session: Session, f: BoardFilter, now: datetime) -> dict[str, Any
     wanted = set(f.get("state"))
     shown = [r for r in rows if not wanted or r["state"] in wanted]
     return {
-        "now": _iso(now),
+        "now": utc_iso(now),
         "filters": f.as_dict(),
         "counts": counts,
         "total": len(rows),

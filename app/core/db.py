@@ -267,13 +267,15 @@ class Database:
         ``WriteLockBusy`` is raised at once if this process or another one holds it.
         """
         lock = self._write_lock if write else None
-        if lock is not None and wait:
-            lock.acquire()
-        elif lock is not None and not lock.try_acquire():
-            raise WriteLockBusy("another writer of this process holds the write lock")
-        session = self._write_now() if lock is not None and not wait else self.session(write=write)
+        if lock is not None:
+            if wait:
+                lock.acquire()
+            elif not lock.try_acquire():
+                raise WriteLockBusy("another writer of this process holds the write lock")
+        at_once = lock is not None and not wait
+        session = self._write_now() if at_once else self.session(write=write)
         try:
-            if lock is not None and not wait:
+            if at_once:
                 _begin_at_once(session)
             yield session
             session.commit()

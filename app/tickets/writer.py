@@ -151,7 +151,7 @@ class IngestWriter:
         if not batch:
             return
         self._recent.append(len(batch))
-        if sum(len(r.events) for r in batch) <= self._inline_max_events and not self._with_thread:
+        if _events_in(batch) <= self._inline_max_events and not self._with_thread:
             try:
                 outcomes = self._write(batch, wait=False)
             except WriteLockBusy:
@@ -182,7 +182,7 @@ class IngestWriter:
             first = self._queue.get()
             if first is None:
                 return
-            handed, size, stopping = [first], len(first), False
+            handed, size, stopping = [first], _events_in(first), False
             while size < MAX_BATCH_EVENTS:
                 try:
                     item = self._queue.get_nowait()
@@ -192,7 +192,7 @@ class IngestWriter:
                     stopping = True
                     break
                 handed.append(item)
-                size += sum(len(r.events) for r in item)
+                size += _events_in(item)
             outcomes = iter(self.write_batch([r for batch in handed for r in batch]))
             for batch in handed:
                 answers = [next(outcomes) for _ in batch]
@@ -219,7 +219,7 @@ class IngestWriter:
         """One transaction for ``batch``; its answers. ``wait=False``: ``WriteLockBusy`` unless the write
         lock is free at once."""
         with self._db.transaction(wait=wait) as session:
-            INGEST_BATCH_EVENTS.observe(sum(len(r.events) for r in batch))
+            INGEST_BATCH_EVENTS.observe(_events_in(batch))
             now = self._now()
             groups, deferred = [r.events for r in batch], [r.deferred for r in batch]
             results = service.ingest_groups(session, groups, now, deferred=deferred)
@@ -227,6 +227,10 @@ class IngestWriter:
         if any(r.deferred and res.new for r, res in zip(batch, results, strict=True)):
             poke(REPLAY_JOB)  # their tickets are queued for the worker's projection
         return answers
+
+
+def _events_in(batch: Sequence[IngestRequest]) -> int:
+    return sum(len(r.events) for r in batch)
 
 
 def _settle(batch: Sequence[IngestRequest], outcomes: Sequence[Outcome]) -> None:

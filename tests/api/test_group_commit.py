@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -250,6 +250,17 @@ def test_small_batches_are_written_on_the_event_loop_and_large_ones_in_the_threa
     assert count_rows(db, TicketEventRow.id) == INLINE_MAX_EVENTS + 2
 
 
+async def _submit_while_locked(writer: IngestWriter, unlock: Callable[[], object]) -> IngestResult:
+    """Submit one event while another writer holds the lock, check that the event loop went on without
+    it (busy at once, handed to the thread, which waits), then let the other writer finish."""
+    answer = asyncio.ensure_future(writer.submit(_events(created(key="T-1"))))
+    await asyncio.sleep(0.05)
+    assert not answer.done()  # the event loop did not block on the lock, and nothing is written yet
+    unlock()
+    result: IngestResult = await answer
+    return result
+
+
 def test_while_another_thread_writes_the_batch_goes_to_the_writer_thread_which_waits(
     client: TestClient, admin_headers: dict[str, str], db: Database, clock: FakeClock
 ) -> None:
@@ -265,19 +276,11 @@ def test_while_another_thread_writes_the_batch_goes_to_the_writer_thread_which_w
             holding.set()
             release.wait(10)
 
-    async def scenario() -> IngestResult:
-        answer = asyncio.ensure_future(writer.submit(_events(created(key="T-1"))))
-        await asyncio.sleep(0.05)
-        assert not answer.done()  # the event loop did not block on the lock, and nothing is written yet
-        release.set()
-        result: IngestResult = await answer
-        return result
-
     other = threading.Thread(target=other_writer)
     other.start()
     try:
         assert holding.wait(10)
-        result = _run(scenario())
+        result = _run(_submit_while_locked(writer, release.set))
     finally:
         release.set()
         other.join(10)
@@ -296,16 +299,8 @@ def test_sqlite_locked_by_another_connection_sends_the_batch_to_the_thread(
     other = sqlite3.connect(str(db.engine.url.database), isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # e.g. the CLI applying policies: SQLite's own lock, not this process's
 
-    async def scenario() -> IngestResult:
-        answer = asyncio.ensure_future(writer.submit(_events(created(key="T-1"))))
-        await asyncio.sleep(0.05)
-        assert not answer.done()  # busy at once, handed to the thread, which waits for the lock
-        other.execute("COMMIT")
-        result: IngestResult = await answer
-        return result
-
     try:
-        result = _run(scenario())
+        result = _run(_submit_while_locked(writer, lambda: other.execute("COMMIT")))
     finally:
         if other.in_transaction:
             other.execute("ROLLBACK")
