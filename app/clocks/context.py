@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.calendars.models import CalendarRow
 from app.calendars.service import CalendarSet, load_set
 from app.clocks.state import ExclusionWindow
+from app.core import bulk
 from app.exclusions import service as exclusion_service
 from app.exclusions.models import ExclusionRow, ExemptionRow
 from app.policies import service as policy_service
@@ -49,7 +50,7 @@ class Context:
     @classmethod
     def load(cls, session: Session) -> Context:
         """The current context, from the cache when the configuration has not changed."""
-        stamp = tuple(session.connection().execute(_STAMP).one())
+        (stamp,) = bulk.select_all(session, _STAMP)
         with _LOCK:
             cached = _CACHE.get("context")
             if cached is not None and cached[0] == stamp:

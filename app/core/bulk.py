@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any
 
 from psycopg.types.json import Json
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Select, Table, event
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.orm import Session
@@ -74,7 +74,10 @@ _CODECS = {
 
 
 def _kind(table: Table, column: str) -> str:
-    type_ = table.c[column].type
+    return _type_kind(table.c[column].type)
+
+
+def _type_kind(type_: Any) -> str:
     if isinstance(type_, UTCDateTime):
         return "ts"
     if isinstance(type_, JSON):
@@ -139,8 +142,46 @@ def _decoded(readers: Sequence[Convert | None], row: Sequence[Any]) -> tuple[Any
     return tuple(value if read is None else read(value) for read, value in zip(readers, row, strict=True))
 
 
+# session.info key: (the transaction, its driver connection, dialect name), set when it begins.
+_HELD = "bulk.connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _hold_connection(session: Session, transaction: Any, connection: Any) -> None:
+    # ``Session.connection()`` walks the session's transaction state on every call (~10 µs, and a batch
+    # of the ingestion writer runs a dozen statements here): each transaction's connection is kept
+    # when it begins. A savepoint begins (SAVEPOINT is sent) on its first statement, so until then
+    # the session is asked as before.
+    session.info[_HELD] = (transaction, connection.connection, connection.dialect.name)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_connection(session: Session, transaction: Any) -> None:
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction:
+        return
+    if transaction.parent is None:
+        del session.info[_HELD]
+    else:  # a savepoint ended: its enclosing transaction goes on, on the same connection
+        session.info[_HELD] = (transaction.parent, *held[1:])
+
+
+def _held(session: Session) -> tuple[Any, str] | None:
+    """The connection and dialect of the session's current transaction, if kept."""
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not (session.get_nested_transaction() or session.get_transaction()):
+        return None
+    return held[1], held[2]
+
+
+def _dialect(session: Session) -> str:
+    held = _held(session)
+    return str(held[1]) if held is not None else session.get_bind().dialect.name
+
+
 def _cursor(session: Session) -> Any:
-    return session.connection().connection.cursor()
+    held = _held(session)
+    return (held[0] if held is not None else session.connection().connection).cursor()
 
 
 def _echo(sql: str, params: Sequence[Any], *, many: bool = False) -> None:
@@ -197,7 +238,7 @@ def insert(
     if not rows:
         return []
     table = _table(model)
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     columns = tuple(rows[0])
     params = _row_params(dialect, table, columns)
     if dialect == "sqlite":
@@ -290,7 +331,7 @@ def update_by_id(session: Session, model: type[Base], changes: Iterable[tuple[in
     if not groups:
         return
     table = _table(model)
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     cursor = _cursor(session)
     try:
         for columns, rows in groups.items():
@@ -343,7 +384,7 @@ def select_in(
     whose other ``key`` columns equal ``fixed``, in ``order_by`` order (within each run of
     ``MAX_KEYS`` values); ``lock`` takes their row locks on PostgreSQL (``FOR UPDATE``)."""
     table = _table(model)
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     readers = _readers(dialect, table, columns)
     binders = _binders(dialect, table, key)
     head, bind = _bound(binders[:-1], fixed), binders[-1]
@@ -354,3 +395,23 @@ def select_in(
         params = head + [v if bind is None else bind(v) for v in chunk]
         found += [_decoded(readers, row) for row in _run(session, sql, params)]
     return found
+
+
+# (dialect, statement) -> its SQL and the readers of its columns.
+_COMPILED: dict[tuple[str, Select[Any]], tuple[str, tuple[Convert | None, ...]]] = {}
+
+
+def select_all(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``statement``, a SELECT without parameters (its literals are written into the SQL),
+    read like ``select_in`` reads: for the few fixed queries every transaction of the writer runs,
+    where SQLAlchemy's execution layer costs more than the query."""
+    dialect = _dialect(session)
+    compiled = _COMPILED.get((dialect, statement))
+    if compiled is None:
+        sql = str(statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+        codec = _CODECS[dialect]
+        by_kind = {"ts": codec.ts_out, "json": codec.json_out, "plain": None}
+        readers = tuple(by_kind[_type_kind(column.type)] for column in statement.selected_columns)
+        compiled = _COMPILED[(dialect, statement)] = (sql, readers)
+    sql, readers = compiled
+    return [_decoded(readers, row) for row in _run(session, sql, ())]

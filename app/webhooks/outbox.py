@@ -73,7 +73,7 @@ def enabled_subscriptions(session: Session) -> list[Subscription]:
     statement (no ORM objects, no autoflush); ``forget_subscriptions`` after changing one."""
     cached: list[Subscription] | None = session.info.get(_CACHE_KEY)
     if cached is None:
-        cached = [Subscription(*row) for row in session.connection().execute(_ENABLED)]
+        cached = [Subscription(*row) for row in bulk.select_all(session, _ENABLED)]
         session.info[_CACHE_KEY] = cached
     return cached
 
