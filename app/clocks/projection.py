@@ -26,7 +26,7 @@ from app.policies import service as policy_service
 from app.policies.matching import select_policy, ticket_matches
 from app.policies.service import PublishedPolicy
 from app.tickets.events import EventType, NormalizedEvent, TicketSnapshot
-from app.tickets.models import TicketEventRow, TicketRow
+from app.tickets.models import Ticket, TicketEventRow
 
 OPEN_STATES = ("running", "paused")
 
@@ -42,7 +42,7 @@ class ClockChange:
 
 @dataclass
 class Projection:
-    ticket: TicketRow
+    ticket: Ticket
     policy: PublishedPolicy | None
     # The configuration it ran with (listeners reuse it instead of loading it again).
     ctx: Context
@@ -60,7 +60,7 @@ class _Writes:
     # Ticket id -> snapshot columns that changed.
     tickets: dict[int, dict[str, object]] = field(default_factory=dict)
 
-    def snapshot(self, ticket: TicketRow, values: Mapping[str, object]) -> None:
+    def snapshot(self, ticket: Ticket, values: Mapping[str, object]) -> None:
         self.tickets.setdefault(ticket.id, {}).update(store.set_snapshot(ticket, values))
 
 
@@ -71,7 +71,7 @@ ProjectionListener = Callable[[Session, Sequence["Projection"], datetime], None]
 LISTENERS: list[ProjectionListener] = []
 
 
-def ticket_events(session: Session, ticket: TicketRow, *, until: datetime | None = None) -> list[NormalizedEvent]:
+def ticket_events(session: Session, ticket: Ticket, *, until: datetime | None = None) -> list[NormalizedEvent]:
     """The ticket's logged events (those that happened at or before ``until`` when given)."""
     query = select(TicketEventRow.body).where(TicketEventRow.ticket_id == ticket.id)
     if until is not None:
@@ -87,9 +87,7 @@ def replay_snapshot(events: Sequence[NormalizedEvent]) -> TicketSnapshot:
     return snapshot
 
 
-def choose_policy(
-    session: Session, ticket: TicketRow, snapshot: TicketSnapshot, ctx: Context
-) -> PublishedPolicy | None:
+def choose_policy(session: Session, ticket: Ticket, snapshot: TicketSnapshot, ctx: Context) -> PublishedPolicy | None:
     """The ticket's pinned version while its policy still matches; otherwise the first active match.
 
     A ticket keeps the version it matched: editing a policy never moves it (only an explicit
@@ -124,7 +122,7 @@ def evaluate_ticket(
 
 def derive(
     session: Session,
-    ticket: TicketRow,
+    ticket: Ticket,
     policy: PublishedPolicy,
     events: Sequence[NormalizedEvent],
     ctx: Context,
@@ -143,7 +141,7 @@ def derive(
 
 def project_many(
     session: Session,
-    tickets: Sequence[TicketRow],
+    tickets: Sequence[Ticket],
     now: datetime,
     ctx: Context | None = None,
     *,
@@ -176,7 +174,7 @@ def project_many(
     return results
 
 
-def project(session: Session, ticket: TicketRow, ctx: Context, now: datetime) -> Projection:
+def project(session: Session, ticket: Ticket, ctx: Context, now: datetime) -> Projection:
     """Replay ``ticket`` from its log, refresh its snapshot and store its clocks."""
     return project_many(session, [ticket], now, ctx)[0]
 
@@ -192,7 +190,7 @@ def _events_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list
 
 def _project(
     session: Session,
-    ticket: TicketRow,
+    ticket: Ticket,
     ctx: Context,
     now: datetime,
     events: list[NormalizedEvent],
@@ -214,7 +212,7 @@ def _project(
 
 
 def _snapshot_values(
-    ticket: TicketRow, snapshot: TicketSnapshot, events: Sequence[NormalizedEvent], now: datetime
+    ticket: Ticket, snapshot: TicketSnapshot, events: Sequence[NormalizedEvent], now: datetime
 ) -> dict[str, object]:
     values = {
         name: getattr(snapshot, name)
@@ -254,7 +252,7 @@ def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: d
 
 
 def _store_clocks(
-    ticket: TicketRow,
+    ticket: Ticket,
     policy: PublishedPolicy,
     states: list[ClockState],
     ctx: Context,
@@ -296,7 +294,7 @@ def _store_clocks(
 
 
 def _values(
-    ticket: TicketRow, policy: PublishedPolicy, state: ClockState, now: datetime, next_at: datetime | None
+    ticket: Ticket, policy: PublishedPolicy, state: ClockState, now: datetime, next_at: datetime | None
 ) -> dict[str, object]:
     return {
         "ticket_id": ticket.id,

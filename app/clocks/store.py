@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clocks.models import ClockRow
 from app.core import bulk
-from app.tickets.models import TicketRow
+from app.tickets.models import Ticket, TicketRow
 
 _CLOCKS = ClockRow.metadata.tables[ClockRow.__tablename__]
 _COLUMNS = tuple(_CLOCKS.c.keys())
@@ -73,12 +73,13 @@ def stored_clocks(session: Session, ticket_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def set_snapshot(ticket: TicketRow, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Give the loaded ticket its new snapshot without making it dirty; the values that changed, for
-    ``write_tickets``."""
+def set_snapshot(ticket: Ticket, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Give the loaded ticket its new snapshot (an ORM one without making it dirty); the values that
+    changed, for ``write_tickets``."""
     changed = {name: value for name, value in values.items() if getattr(ticket, name) != value}
+    assign = set_committed_value if isinstance(ticket, TicketRow) else setattr
     for name, value in changed.items():
-        set_committed_value(ticket, name, value)
+        assign(ticket, name, value)
     return changed
 
 

@@ -26,7 +26,7 @@ from app.core.instants import utc_iso
 from app.escalations import writeback
 from app.escalations.levels import PlannedLevel, may_fire, plan
 from app.escalations.models import FiredLevelRow
-from app.tickets.models import TicketRow
+from app.tickets.models import Ticket
 from app.webhooks import outbox
 
 VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason")
@@ -78,7 +78,7 @@ def _fired_levels(session: Session, clock_ids: list[int]) -> dict[tuple[int, int
 
 def _fire(
     session: Session,
-    ticket: TicketRow,
+    ticket: Ticket,
     change: ClockChange,
     level: PlannedLevel,
     now: datetime,
@@ -114,7 +114,7 @@ def _fire(
 
 def _correct(
     session: Session,
-    ticket: TicketRow,
+    ticket: Ticket,
     change: ClockChange,
     planned: dict[str, PlannedLevel],
     fired: dict[str, FiredLevelRow],

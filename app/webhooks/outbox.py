@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core import bulk
 from app.core.instants import utc_iso
-from app.tickets.models import TicketRow
+from app.tickets.models import Ticket
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
 TICKET_FIELDS = (
@@ -47,7 +47,7 @@ class Subscription(NamedTuple):
     filter: dict[str, Any]
 
 
-def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
+def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
     """The ticket fields every event carries."""
     return {name: getattr(ticket, name) for name in TICKET_FIELDS}
 
@@ -87,7 +87,7 @@ def event(
     event_type: str,
     now: datetime,
     *,
-    ticket: TicketRow | None = None,
+    ticket: Ticket | None = None,
     clock: Mapping[str, Any] | None = None,
     clock_id: int | None = None,
     extra: Mapping[str, Any] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from app.clocks.context import Context
 from app.clocks.models import ClockRow
 from app.core.db import Database
 from app.tickets import service
+from app.tickets.models import TicketRecord
 from tests.api.factories import created, setup_support
 
 LATER = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
@@ -100,3 +102,19 @@ def test_values_a_listener_changes_are_stored(db: Database, ticket_id: int, monk
         stored = list(session.scalars(select(ClockRow.next_action_at).where(ClockRow.ticket_id == ticket_id)))
     assert stored
     assert set(stored) == {MARK}
+
+
+def test_a_ticket_record_reads_what_the_orm_reads(db: Database, ticket_id: int) -> None:
+    # The ingestion writer projects records, the other callers ORM rows: the same values either way.
+    columns = [f.name for f in fields(TicketRecord)]
+    assert columns == [column.name for column in service.TicketRow.__table__.c]
+    with db.transaction(write=False) as session:
+        (record,) = service.ticket_records(session, [ticket_id])
+        row = session.get(service.TicketRow, ticket_id)
+        assert row is not None
+        for name in columns:
+            assert getattr(record, name) == getattr(row, name), name
+            assert type(getattr(record, name)) is type(getattr(row, name)), name
+    assert record.deleted is False
+    assert record.opened_at is not None
+    assert record.opened_at.tzinfo is not None
