@@ -92,11 +92,14 @@ def _binders(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Conv
     return tuple(by_kind[_kind(table, c)] for c in columns)
 
 
+def _reader(dialect: str, kind: str) -> Convert | None:
+    codec = _CODECS[dialect]
+    return {"ts": codec.ts_out, "json": codec.json_out, "plain": None}[kind]
+
+
 @cache
 def _readers(dialect: str, table: Table, columns: tuple[str, ...]) -> tuple[Convert | None, ...]:
-    codec = _CODECS[dialect]
-    by_kind = {"ts": codec.ts_out, "json": codec.json_out, "plain": None}
-    return tuple(by_kind[_kind(table, c)] for c in columns)
+    return tuple(_reader(dialect, _kind(table, c)) for c in columns)
 
 
 _SQLITE = SQLiteDialect()
@@ -409,9 +412,7 @@ def select_all(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]
     compiled = _COMPILED.get((dialect, statement))
     if compiled is None:
         sql = str(statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-        codec = _CODECS[dialect]
-        by_kind = {"ts": codec.ts_out, "json": codec.json_out, "plain": None}
-        readers = tuple(by_kind[_type_kind(column.type)] for column in statement.selected_columns)
+        readers = tuple(_reader(dialect, _type_kind(column.type)) for column in statement.selected_columns)
         compiled = _COMPILED[(dialect, statement)] = (sql, readers)
     sql, readers = compiled
     return [_decoded(readers, row) for row in _run(session, sql, ())]
