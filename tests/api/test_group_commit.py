@@ -25,6 +25,7 @@ from app.tickets.service import IngestResult
 from app.tickets.writer import INLINE_MAX_EVENTS, Failed, IngestRequest, IngestWriter
 from tests.api.factories import created, event, setup_support
 from tests.conftest import FakeClock, count_rows, project_queued
+from tests.fakes.write_lock import written_by_another_thread
 
 T = TypeVar("T")
 
@@ -268,22 +269,10 @@ def test_while_another_thread_writes_the_batch_goes_to_the_writer_thread_which_w
         pytest.skip("the process's SQLite write lock (PostgreSQL writers do not queue)")
     setup_support(client, admin_headers)
     writer = Recording(db, clock)
-    holding, release = threading.Event(), threading.Event()
-
-    def other_writer() -> None:
-        with db.transaction() as session:
-            session.connection()
-            holding.set()
-            release.wait(10)
-
-    other = threading.Thread(target=other_writer)
-    other.start()
     try:
-        assert holding.wait(10)
-        result = _run(_submit_while_locked(writer, release.set))
+        with written_by_another_thread(db) as unlock:
+            result = _run(_submit_while_locked(writer, unlock))
     finally:
-        release.set()
-        other.join(10)
         writer.stop()
     assert len(result.new) == 1
     assert writer.threads == ["ingest-writer"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 from sqlalchemy import text
 
 from app.core.db import Database, WriteLockBusy, build_engine
+from tests.fakes.write_lock import written_by_another_thread
 
 
 @pytest.fixture
@@ -34,23 +34,13 @@ def test_a_free_lock_gives_a_transaction_that_commits(sqlite_db: Database) -> No
 
 
 def test_another_thread_of_this_process_writing_refuses_at_once(sqlite_db: Database) -> None:
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with sqlite_db.transaction() as session:
-            session.execute(text("INSERT INTO t VALUES (1)"))
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert holding.wait(10)
-        with pytest.raises(WriteLockBusy), sqlite_db.transaction(wait=False) as session:
-            session.execute(text("INSERT INTO t VALUES (2)"))
-    finally:
-        release.set()
-        thread.join(10)
+    first = text("INSERT INTO t VALUES (1)")
+    with (
+        written_by_another_thread(sqlite_db, lambda session: session.execute(first)),
+        pytest.raises(WriteLockBusy),
+        sqlite_db.transaction(wait=False) as session,
+    ):
+        session.execute(text("INSERT INTO t VALUES (2)"))
     assert _rows(sqlite_db) == [1]
 
 
