@@ -22,6 +22,8 @@ Rules beyond DESIGN §2 (trigger vocabulary in ``app.policies.conditions``):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,23 +59,22 @@ def evaluate(
     ordered = ordered_events(events)
     if not ordered:
         return []
-    as_of = max(now.astimezone(dt.UTC), ordered[-1].at)
-    replay = _Replay(policy, ordered[0].source, exclusions)
-    # Window edges are moments too: a clock must pause and resume there even when no event happens.
-    edges = {t for w in exclusions for t in (w.start, w.end) if ordered[0].at < t <= as_of}
-    steps: list[tuple[dt.datetime, int, NormalizedEvent | None]] = [(e.at, 0, e) for e in ordered]
-    steps += [(t.astimezone(dt.UTC), 1, None) for t in edges]
-    for at, _, event in sorted(steps, key=lambda step: (step[0], step[1])):
-        if event is None:
-            replay.reconcile_all(at)
-        else:
-            replay.apply(event)
-    resolve = CalendarResolver(calendars, ticket_timezone_calendar)
-    return [cycle.state(run.name, policy.name, as_of, resolve) for run in replay.runs for cycle in run.cycles]
+    fold = ClockFold(policy, ordered[0].source, exclusions)
+    fold.feed(ordered)
+    return fold.states(now, CalendarResolver(calendars, ticket_timezone_calendar))
+
+
+def event_position(event: NormalizedEvent) -> Position:
+    """Where ``event`` stands in a ticket's replay order (the sort key of ``ordered_events``)."""
+    return (event.at, event.type is not EventType.created, event.id)
+
+
+# (at, not a ``created`` event, event id): the replay order of ``ordered_events``.
+Position = tuple[dt.datetime, bool, str]
 
 
 @dataclass
-class _Cycle:
+class Cycle:
     """One cycle of one metric while it is being replayed."""
 
     number: int
@@ -163,35 +164,110 @@ def _kind_of(span: Span) -> tuple[str, str | None, str, str | None]:
 
 
 @dataclass
-class _MetricRun:
+class MetricRun:
     """A metric's cycles, and whether its start condition holds (``armed``) awaiting its stop."""
 
     name: str
     spec: MetricSpec
     armed: bool = False
-    cycles: list[_Cycle] = field(default_factory=list)
+    cycles: list[Cycle] = field(default_factory=list)
+    # Cycles started so far (a pruned fold keeps only the last one).
+    count: int = 0
 
     @property
-    def current(self) -> _Cycle | None:
+    def current(self) -> Cycle | None:
         return self.cycles[-1] if self.cycles and self.cycles[-1].active else None
 
 
-class _Replay:
-    """Walks the ordered events once, keeping the ticket snapshot and every metric's cycles."""
+class ClockFold:
+    """The replay of one ticket's events, one event at a time, as a state that can be kept and resumed.
 
-    def __init__(self, policy: PolicySpec, source: str, exclusions: Sequence[ExclusionWindow]) -> None:
+    ``evaluate`` is this fold run over the whole log. The projection keeps the fold of each ticket
+    (``app.clocks.replay_state``) and feeds it only the events that come after it, so an event that
+    arrives in order costs the same however long the ticket's history is. ``prune`` drops the
+    cycles that can no longer change (every cycle of a metric but its last one); a fold resumed
+    after pruning reports only the cycles it kept.
+
+    ``policy`` None: only the ticket snapshot is followed (a ticket no policy tracks yet).
+    """
+
+    def __init__(self, policy: PolicySpec | None, source: str, exclusions: Sequence[ExclusionWindow] = ()) -> None:
         self.policy, self.source, self.exclusions = policy, source, exclusions
-        self.runs = [_MetricRun(name, policy.metrics.get(name)) for name in policy.tracked_metrics()]
+        self.runs = [MetricRun(name, policy.metrics.get(name)) for name in policy.tracked_metrics()] if policy else []
         self.ticket = TicketSnapshot()
         self.deleted = False
+        self.opened_at: dt.datetime | None = None
+        # The first event's instant (window edges count after it), the last event's position, and
+        # the last window edge applied (edges at an event's instant come after the events there).
+        self.first_at: dt.datetime | None = None
+        self.position: Position | None = None
+        self.edges_done: dt.datetime | None = None
+        self._edges = sorted({t.astimezone(dt.UTC) for w in exclusions for t in (w.start, w.end)})
         # Target rows match on tier and priority only.
         self._targets: dict[tuple[str | None, str | None, str], TargetSpec | None] = {}
 
-    def apply(self, event: NormalizedEvent) -> None:
+    def follows(self, event: NormalizedEvent) -> bool:
+        """Whether ``event`` comes after every event fed so far (it can be fed without a replay)."""
+        return self.position is None or event_position(event) > self.position
+
+    def feed(self, ordered: Sequence[NormalizedEvent]) -> None:
+        """Apply events that come after the fold's position, in replay order."""
+        for event in ordered:
+            if not self.follows(event):
+                raise ValueError(f"event {event.id!r} comes before the fold's position")
+            if self.first_at is None:
+                self.first_at = event.at
+            self._edges_until(event.at, inclusive=False)
+            self._apply(event)
+            self.position = event_position(event)
+
+    def states(self, now: dt.datetime, resolve: CalendarResolver) -> list[ClockState]:
+        """The clocks as of ``now`` (or the last event, if later); the fold itself is left as it is."""
+        if self.position is None:
+            return []
+        as_of = max(now.astimezone(dt.UTC), self.position[0])
+        view = self
+        if self._pending_edges(as_of):
+            view = self.copy()
+            view._edges_until(as_of, inclusive=True)
+        name = view.policy.name if view.policy else ""
+        return [cycle.state(run.name, name, as_of, resolve) for run in view.runs for cycle in run.cycles]
+
+    def copy(self) -> ClockFold:
+        """An independent fold in the same state (the policy and windows are shared: they never change)."""
+        twin = copy.copy(self)
+        twin.runs = [
+            dataclasses.replace(run, cycles=[dataclasses.replace(c, spans=list(c.spans)) for c in run.cycles])
+            for run in self.runs
+        ]
+        twin._targets = dict(self._targets)
+        return twin
+
+    def prune(self) -> None:
+        """Forget every cycle but each metric's last: only the last one can still change."""
+        for run in self.runs:
+            del run.cycles[:-1]
+
+    def _pending_edges(self, until: dt.datetime) -> list[dt.datetime]:
+        first, done = self.first_at, self.edges_done
+        return [t for t in self._edges if first is not None and first < t <= until and (done is None or t > done)]
+
+    def _edges_until(self, limit: dt.datetime, *, inclusive: bool) -> None:
+        # Window edges are moments too: a clock must pause and resume there even when no event happens.
+        for edge in self._pending_edges(limit):
+            if edge == limit and not inclusive:
+                break
+            self._reconcile_all(edge)
+            self.edges_done = edge
+
+    def _apply(self, event: NormalizedEvent) -> None:
         """Take one event: update the snapshot, fire its triggers, bring every clock in line."""
-        if self.deleted:
-            return
         before, self.ticket = self.ticket, apply_event(self.ticket, event)
+        if event.type is EventType.created and self.opened_at is None:
+            self.opened_at = event.at
+        if self.deleted or not self.runs:
+            self.deleted = self.deleted or event.type is EventType.deleted
+            return
         if event.type is EventType.deleted:
             self.deleted = True
             for run in self.runs:
@@ -204,18 +280,19 @@ class _Replay:
         for run in self.runs:
             self._advance(run, fired, event.at, in_policy)
 
-    def reconcile_all(self, at: dt.datetime) -> None:
+    def _reconcile_all(self, at: dt.datetime) -> None:
         """Bring every clock in line with the ticket at ``at`` (an exclusion window opened or closed)."""
-        if not self.deleted:
+        if not self.deleted and self.runs:
             in_policy = self._in_policy()
             for run in self.runs:
                 self._reconcile(run, at, in_policy)
 
     def _in_policy(self) -> bool:
         """Whether the ticket as it stands matches the policy (once per event, for every metric)."""
+        assert self.policy is not None
         return ticket_matches(self.policy.match, self.ticket, self.source)
 
-    def _advance(self, run: _MetricRun, fired: frozenset[str], at: dt.datetime, in_policy: bool) -> None:
+    def _advance(self, run: MetricRun, fired: frozenset[str], at: dt.datetime, in_policy: bool) -> None:
         """Apply one event's triggers to a metric: reopen, reset, start, stop, in that order."""
         spec, last = run.spec, (run.cycles[-1] if run.cycles else None)
         if "reopened" in fired and not run.armed and last is not None and last.stopped_while_done:
@@ -235,10 +312,11 @@ class _Replay:
             if (current := run.current) is not None:
                 current.end(at, while_done=self.ticket.status_category in _DONE)
 
-    def _reconcile(self, run: _MetricRun, at: dt.datetime, in_policy: bool) -> None:
+    def _reconcile(self, run: MetricRun, at: dt.datetime, in_policy: bool) -> None:
         """Make the metric's current cycle match the ticket: target row, restart, pause reason, calendar."""
         if not run.armed:
             return
+        assert self.policy is not None
         ticket, current = self.ticket, run.current
         target = self._target(run.name) if in_policy else None
         if target is None:
@@ -251,7 +329,8 @@ class _Replay:
                 current.end(at, cancelled=f"{changed}_changed")
                 current = None
         if current is None:
-            current = _Cycle(len(run.cycles) + 1, at, target, self.policy.calendar_for(target))
+            run.count += 1
+            current = Cycle(run.count, at, target, self.policy.calendar_for(target))
             run.cycles.append(current)
         # With on_priority_change: keep, a new row's target replaces the old one and elapsed time carries over.
         current.target, current.priority, current.tier = target, ticket.priority, ticket.tier
@@ -264,10 +343,11 @@ class _Replay:
         """The metric's target for the ticket's tier and priority (looked up once per pair and metric)."""
         key = (self.ticket.tier, self.ticket.priority, metric)
         if key not in self._targets:
+            assert self.policy is not None
             self._targets[key] = select_target(self.policy, self.ticket, metric)
         return self._targets[key]
 
-    def _pause_reason(self, run: _MetricRun, at: dt.datetime) -> str | None:
+    def _pause_reason(self, run: MetricRun, at: dt.datetime) -> str | None:
         ticket, rule = self.ticket, run.spec.pause_when
         if ticket.status_category is not None and ticket.status_category in rule.status_category:
             return f"status_category:{ticket.status_category.value}"
