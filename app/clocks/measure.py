@@ -11,11 +11,11 @@ from app.clocks.state import ClockState, ClockStatus, Span
 
 def elapsed_in(spans: Sequence[Span], until: dt.datetime, resolve: CalendarResolver) -> int:
     """Business seconds counted by the running spans; an open span counts up to ``until``."""
-    return sum(
-        resolve(s.calendar, s.timezone).elapsed(s.start, max(s.start, s.end or until))
-        for s in spans
-        if s.kind == "running"
-    )
+    total = 0
+    for span in spans:
+        if span.kind == "running":
+            total += resolve(span.calendar, span.timezone).elapsed(span.start, max(span.start, span.end or until))
+    return total
 
 
 def instant_in(spans: Sequence[Span], business_seconds: int, resolve: CalendarResolver) -> dt.datetime | None:
