@@ -68,6 +68,7 @@ def test_datetime_path_equals_epoch_path(case: Case, data: st.DataObject) -> Non
     local = start.astimezone(engine.tz).replace(tzinfo=None)
     if local.replace(tzinfo=engine.tz).astimezone(UTC) == start:  # not a wall time that repeats or is skipped
         assert engine.due(local, seconds) == engine.due(start, seconds)
+        assert engine.elapsed(local, end) == engine.elapsed(start, end)
 
 
 @MEDIUM
