@@ -37,7 +37,6 @@ MIN_YEAR, MAX_YEAR = 1800, 2700
 _DAY = 86_400
 _SENTINEL = -(10**15)  # an empty interval before all time, so every bisect lands on an index >= 0
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_SECOND = dt.timedelta(seconds=1)
 
 
 class _Table(NamedTuple):
@@ -68,12 +67,14 @@ def to_epoch(instant: dt.datetime, tz: dt.tzinfo = dt.UTC) -> int:
     """Whole UTC epoch seconds of ``instant`` (floored); a naive value is read as wall time in ``tz``."""
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=tz)
-    return (instant - _EPOCH) // _SECOND
+    since = instant - _EPOCH
+    # A timedelta keeps 0 <= seconds < 86400 and microseconds >= 0, so this is the floor in whole seconds.
+    return since.days * _DAY + since.seconds
 
 
 def from_epoch(epoch: int) -> dt.datetime:
     """A UTC-aware datetime for epoch seconds."""
-    return _EPOCH + dt.timedelta(seconds=epoch)
+    return _EPOCH + dt.timedelta(0, epoch)  # (days, seconds)
 
 
 def merge_pauses(pauses: Sequence[tuple[int, int]]) -> list[Span]:
@@ -269,10 +270,11 @@ class BusinessCalendar:
 
     def elapsed(self, start: dt.datetime, end: dt.datetime, pauses: Sequence[Pause] = ()) -> int:
         """Business seconds in ``[start, end]`` minus the (merged) paused spans."""
-        a, b = self._epoch(start), self._epoch(end)
-        if b < a:
-            raise ValueError("start is after end")
-        total = self.elapsed_epoch(a, b)
+        # The clock engine's call (no pauses: its timeline already left them out) is one ``elapsed_epoch``.
+        a, b = to_epoch(start, self.tz), to_epoch(end, self.tz)
+        total = self.elapsed_epoch(a, b)  # ValueError when end < start
+        if not pauses:
+            return total
         for p, q in self._pauses(pauses):
             p, q = max(p, a), min(q, b)
             if p < q:
@@ -281,7 +283,10 @@ class BusinessCalendar:
 
     def due(self, start: dt.datetime, business_seconds: int, pauses: Sequence[Pause] = ()) -> dt.datetime:
         """The latest instant (UTC) at which elapsed business time minus pauses equals the duration."""
-        return from_epoch(self.due_with_pauses(self._epoch(start), business_seconds, self._pauses(pauses)))
+        a = to_epoch(start, self.tz)
+        if not pauses:
+            return from_epoch(self.due_epoch(a, business_seconds))
+        return from_epoch(self.due_with_pauses(a, business_seconds, self._pauses(pauses)))
 
     def due_with_pauses(self, start: int, seconds: int, pauses: Sequence[Span]) -> int:
         """``due_epoch`` that skips merged, sorted pause spans (epoch seconds)."""

@@ -3,19 +3,50 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from app.clocks.resolver import BusinessCalendarLike, CalendarResolver, ZonedCalendarFactory
 from app.clocks.state import ClockState, ClockStatus, Span
 
 
+class _Run(NamedTuple):
+    """A running span, the calendar it counts on and, once it has ended, the business seconds it counted."""
+
+    span: Span
+    calendar: BusinessCalendarLike
+    seconds: int | None
+
+
+def _runs(spans: Sequence[Span], resolve: CalendarResolver) -> Iterator[_Run]:
+    """The running spans, each closed one measured (lazily: a walk that stops early measures no further)."""
+    for span in spans:
+        if span.kind == "running":
+            calendar = resolve(span.calendar, span.timezone)
+            seconds = None if span.end is None else calendar.elapsed(span.start, max(span.start, span.end))
+            yield _Run(span, calendar, seconds)
+
+
+def _elapsed(runs: Iterable[_Run], until: dt.datetime) -> int:
+    total = 0
+    for span, calendar, seconds in runs:
+        total += calendar.elapsed(span.start, max(span.start, until)) if seconds is None else seconds
+    return total
+
+
+def _instant(runs: Iterable[_Run], business_seconds: int) -> dt.datetime | None:
+    counted = 0
+    for span, calendar, seconds in runs:
+        # Ahead in the open span, or strictly past in a closed one (stopping exactly on the amount is not beyond it).
+        if seconds is None or counted + seconds > business_seconds:
+            return _utc(calendar.due(span.start, max(0, business_seconds - counted)))
+        counted += seconds
+    return None
+
+
 def elapsed_in(spans: Sequence[Span], until: dt.datetime, resolve: CalendarResolver) -> int:
     """Business seconds counted by the running spans; an open span counts up to ``until``."""
-    return sum(
-        resolve(s.calendar, s.timezone).elapsed(s.start, max(s.start, s.end or until))
-        for s in spans
-        if s.kind == "running"
-    )
+    return _elapsed(_runs(spans, resolve), until)
 
 
 def instant_in(spans: Sequence[Span], business_seconds: int, resolve: CalendarResolver) -> dt.datetime | None:
@@ -24,19 +55,7 @@ def instant_in(spans: Sequence[Span], business_seconds: int, resolve: CalendarRe
     ``None`` when the clock is not running and has not got there. Each span is
     measured with one ``elapsed`` and the answer is one ``due``: no stepping.
     """
-    counted = 0
-    for span in spans:
-        if span.kind != "running":
-            continue
-        calendar = resolve(span.calendar, span.timezone)
-        if span.end is None:
-            return _utc(calendar.due(span.start, max(0, business_seconds - counted)))
-        seconds = calendar.elapsed(span.start, span.end)
-        # Strictly past: a clock that stops exactly on the amount has not gone beyond it.
-        if counted + seconds > business_seconds:
-            return _utc(calendar.due(span.start, max(0, business_seconds - counted)))
-        counted += seconds
-    return None
+    return _instant(_runs(spans, resolve), business_seconds)
 
 
 def instant_at_elapsed(
@@ -66,7 +85,9 @@ def measured_state(
 ) -> dict[str, object]:
     """``base`` (identity and status fields of a ``ClockState``) completed with every number and instant."""
     status = base["state"]
-    elapsed = elapsed_in(spans, until, resolve)
+    # Every running span is resolved and measured once, for the elapsed total and for each instant below.
+    runs = list(_runs(spans, resolve))
+    elapsed = _elapsed(runs, until)
     breached = elapsed > limit
     running = status is ClockStatus.running
     # Due and breach are one instant, and the target's too without a separate limit: each amount measured once.
@@ -74,7 +95,7 @@ def measured_state(
 
     def reached(seconds: int) -> dt.datetime | None:
         if seconds not in measured:
-            measured[seconds] = instant_in(spans, seconds, resolve)
+            measured[seconds] = _instant(runs, seconds)
         return measured[seconds]
 
     return {

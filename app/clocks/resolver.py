@@ -37,15 +37,18 @@ class CalendarResolver:
 
     def __call__(self, name: str, timezone: str | None = None) -> BusinessCalendarLike:
         """The calendar ``name``, in ``timezone`` when given and possible, else in its own zone."""
-        if name not in self._calendars:
+        calendar = self._calendars.get(name)
+        if calendar is None:
             raise KeyError(f"calendar {name!r} is not loaded")
         if timezone is None or self._zoned is None:
-            return self._calendars[name]
+            return calendar
         key = (name, timezone)
-        if key not in self._cache:
+        zoned = self._cache.get(key)
+        if zoned is None:
             try:
-                self._cache[key] = self._zoned(name, timezone)
+                zoned = self._zoned(name, timezone)
             except (KeyError, ValueError, ValidationProblem):
                 # An unknown zone from a source field must not stop the clock: count in the calendar's own zone.
-                self._cache[key] = self._calendars[name]
-        return self._cache[key]
+                zoned = calendar
+            self._cache[key] = zoned
+        return zoned

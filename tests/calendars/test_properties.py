@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.calendars.engine import BusinessCalendar, from_epoch
+from app.calendars.engine import BusinessCalendar, from_epoch, to_epoch
 from app.core.errors import ValidationProblem
 from tests.calendars.reference import MAX_DAYS, ReferenceCalendar
 from tests.calendars.strategies import Case, cases, minutes, pauses
@@ -20,6 +21,54 @@ MEDIUM = settings(max_examples=300, deadline=None, suppress_health_check=[Health
 
 def _dt(epoch: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, UTC)
+
+
+# How an instant may reach the datetime API: UTC (what the clock engine passes), another zone, a fixed offset.
+SHOWN_IN = st.sampled_from(
+    [UTC, ZoneInfo("Europe/Berlin"), ZoneInfo("America/Sao_Paulo"), dt.timezone(-dt.timedelta(hours=9, minutes=30))]
+)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(epoch: int, micros: int, zone: dt.tzinfo) -> dt.datetime:
+    return (_EPOCH + dt.timedelta(seconds=epoch, microseconds=micros)).astimezone(zone)
+
+
+@FAST
+@given(
+    seconds=st.integers(-5_364_662_400, 22_090_000_000),  # 1800 to 2670
+    micros=st.integers(0, 999_999),
+    zone=SHOWN_IN,
+)
+def test_to_epoch_floors_to_whole_seconds(seconds: int, micros: int, zone: dt.tzinfo) -> None:
+    instant = _instant(seconds, micros, zone)
+    assert to_epoch(instant) == seconds == (instant - _EPOCH) // dt.timedelta(seconds=1)
+    assert to_epoch(instant.replace(tzinfo=None), zone) == seconds
+    assert from_epoch(seconds) == _EPOCH + dt.timedelta(seconds=seconds)
+    assert from_epoch(seconds).tzinfo is UTC
+
+
+@FAST
+@given(case=cases(window_days=10), data=st.data())
+def test_datetime_path_equals_epoch_path(case: Case, data: st.DataObject) -> None:
+    engine = BusinessCalendar(case.spec)
+    a = case.start + data.draw(st.integers(-86400, 86400), label="start_offset")
+    b = a + data.draw(st.integers(0, 10 * 86400), label="span")
+    seconds = data.draw(st.integers(0, 10 * 86400), label="duration")
+    micros = data.draw(st.tuples(st.integers(0, 999_999), st.integers(0, 999_999)), label="micros")
+    zone = data.draw(SHOWN_IN, label="zone")
+    start, end = _instant(a, micros[0], zone), _instant(b, micros[1], zone)
+    assert engine.elapsed(start, end) == engine.elapsed_epoch(a, b)
+    assert engine.elapsed(start, end, []) == engine.elapsed_epoch(a, b)
+    assert engine.due(start, seconds) == from_epoch(engine.due_epoch(a, seconds))
+    assert engine.due(start, seconds, []) == from_epoch(engine.due_with_pauses(a, seconds, []))
+    # Naive values are wall time in the calendar's zone.
+    local = start.astimezone(engine.tz).replace(tzinfo=None)
+    if local.replace(tzinfo=engine.tz).astimezone(UTC) == start:  # not a wall time that repeats or is skipped
+        assert engine.due(local, seconds) == engine.due(start, seconds)
+        assert engine.elapsed(local, end) == engine.elapsed(start, end)
 
 
 @MEDIUM
