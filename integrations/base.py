@@ -1,6 +1,6 @@
 """The one small interface every ticket source implements.
 
-Adapters only translate (DESIGN §1 principle 2): webhook bodies and sync pages
+Adapters only translate: webhook bodies and sync pages
 become ``NormalizedEvent`` objects, and write-back actions become source API
 calls. They know nothing of clocks or storage, return typed objects, and raise
 ``RetryableError`` (try again later) or ``PermanentError`` (do not retry).
@@ -52,7 +52,7 @@ class SourceNeeded(IntegrationError):
 
 
 class ConnectionSpec(BaseModel):
-    """Fields common to every connection document (DESIGN §4 ``kind: connection``)."""
+    """Fields common to every connection document (``kind: connection``)."""
 
     model_config = ConfigDict(extra="forbid")
 

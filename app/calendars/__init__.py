@@ -1,4 +1,4 @@
-"""Business-hours calendars: the spec (DESIGN §4) and the pure business-time engine."""
+"""Business-hours calendars: the spec and the pure business-time engine."""
 
 from app.calendars.engine import BusinessCalendar, compile_calendar
 from app.calendars.spec import BUILTIN_24X7, BUILTIN_CALENDARS, CalendarSpec, parse_calendar

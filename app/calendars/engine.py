@@ -6,7 +6,7 @@ seconds with ``cum[k]`` = business seconds before ``starts[k]``. Then
 time is ``B(b) - B(a)`` and a due instant is one bisect of ``cum``. The table
 covers whole local years and grows on demand in both directions.
 
-Conventions (DESIGN §2): business time is real elapsed seconds; wall times that
+Conventions: business time is real elapsed seconds; wall times that
 do not exist or exist twice are read with fold=0; ``due`` is the latest instant
 at which elapsed business time still equals the duration.
 """

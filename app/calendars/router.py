@@ -22,7 +22,7 @@ from app.policies import service as policy_service
 
 router = APIRouter(prefix="/calendars", tags=["calendars"])
 
-CalendarDoc = Annotated[dict[str, Any], Body(description="A calendar document as in DESIGN §4.")]
+CalendarDoc = Annotated[dict[str, Any], Body(description="A calendar document (see the README).")]
 
 
 class Pause(BaseModel):

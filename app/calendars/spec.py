@@ -1,4 +1,4 @@
-"""The calendar document (DESIGN §4) as a validated pydantic model.
+"""The calendar document as a validated pydantic model.
 
 ``parse_calendar`` is the one entry point for untrusted input: it reports every
 problem it finds as a ``FieldError`` whose field is a path such as

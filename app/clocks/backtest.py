@@ -1,6 +1,6 @@
 """Back-testing: a draft policy replayed over stored ticket histories, beside the published policies.
 
-The same pure engine as production (DESIGN §1: back-testing is the same replay with a draft
+The same pure engine as production (back-testing is the same replay with a draft
 policy), read-only: nothing is stored.
 """
 

@@ -1,6 +1,6 @@
-"""The clock engine: a ticket's clocks as a pure function of policy, calendars, events and now (DESIGN §2).
+"""The clock engine: a ticket's clocks as a pure function of policy, calendars, events and now.
 
-Rules beyond DESIGN §2 (trigger vocabulary in ``app.policies.conditions``):
+Rules (trigger vocabulary in ``app.policies.conditions``):
 
 - Only metrics some target row sets get clocks. A metric's *start* trigger arms
   it and its *stop* trigger disarms it; while armed and a target row matches,

@@ -2,7 +2,7 @@
 
 Rows are derived from the event log by the pure engine and replaced on every
 projection; ``due_at`` and ``next_action_at`` are stored and indexed so
-"what breaches next" is an index range scan (DESIGN §1 principle 3).
+"what breaches next" is an index range scan.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The clock projection: replay one ticket's event log through the pure engine and store the result.
 
 Every event, late or not, re-derives the ticket's clocks from its whole log
-(DESIGN §1 principle 1): the stored rows are always exactly what ``evaluate``
+(the event log is the truth): the stored rows are always exactly what ``evaluate``
 says, whatever order events arrived in. See docs/adr/0001-replay-on-every-event.md.
 """
 

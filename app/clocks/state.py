@@ -36,7 +36,7 @@ class Span(BaseModel):
 
 
 class ClockState(BaseModel):
-    """One metric's clock in one cycle, as of the evaluation instant (fields as in DESIGN §2)."""
+    """One metric's clock in one cycle, as of the evaluation instant."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -45,7 +45,7 @@ def list_connections(session: SessionDep, _: AdminKey) -> list[ConnectionOut]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def put_connection(doc: dict[str, Any], session: SessionDep, now: NowDep, who: AdminKey) -> ConnectionOut:
-    """Create or replace a connection from a `kind: connection` document (DESIGN §4)."""
+    """Create or replace a connection from a `kind: connection` document."""
     (change,) = apply_documents(session, [{**doc, "kind": "connection"}], actor=who.actor, now=now, dry_run=False)
     return ConnectionOut.of(service.get(session, change.name))
 

@@ -82,7 +82,7 @@ def list_policies(session: SessionDep, _: ReadKey) -> list[PolicyOut]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def publish_policy(
-    doc: Annotated[dict[str, Any], Body(description="A policy document as in DESIGN §4 (`kind: policy`).")],
+    doc: Annotated[dict[str, Any], Body(description="A policy document (`kind: policy`, see the README).")],
     session: SessionDep,
     now: NowDep,
     who: AdminKey,

@@ -1,4 +1,4 @@
-"""The policy document (DESIGN §4) as typed models, and ``parse_policy`` that refuses bad ones field by field."""
+"""The policy document as typed models, and ``parse_policy`` that refuses bad ones field by field."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The normalized event: the one shape every source is translated into.
 
 Adapters (Jira, ServiceNow, the generic REST endpoint) emit these; the event
-log stores them; the clock engine replays them. See DESIGN.md §2 and §4.
+log stores them; the clock engine replays them.
 """
 
 from __future__ import annotations

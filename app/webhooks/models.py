@@ -1,7 +1,7 @@
 """The outbox and outbound webhooks: events, subscriptions, deliveries and their attempts.
 
 Every side effect is an ``outbox_events`` row written in the transaction of the
-state change that caused it (DESIGN §1 principle 4); the same table feeds the
+state change that caused it; the same table feeds the
 SSE stream. A delivery is one (event, subscription) pair, retried until a 2xx
 or dead-lettered; each try is logged in ``delivery_attempts``.
 """

@@ -23,7 +23,7 @@ class SubscriptionFilter(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
-    """A new subscription (DESIGN §4); ``secret`` is generated and shown once when left out."""
+    """A new subscription; ``secret`` is generated and shown once when left out."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,7 +4,7 @@ API for the app (everything takes a :class:`JiraConnection`; secrets are read
 from the environment variables it names, at the moment they are needed):
 
 ``JiraConnection.model_validate(doc)``
-    Parse a ``kind: connection, type: jira`` document (DESIGN §4).
+    Parse a ``kind: connection, type: jira`` document.
 
 ``JiraAdapter(conn, client=None, env=None)``
     The :class:`integrations.base.TicketAdapter`:

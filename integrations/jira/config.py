@@ -1,4 +1,4 @@
-"""The Jira connection document (DESIGN §4 ``kind: connection``, ``type: jira``).
+"""The Jira connection document (``kind: connection``, ``type: jira``).
 
 Secrets are named, never held: ``auth`` and the webhook settings carry the
 *names* of environment variables, read by :func:`read_secret` at the moment a

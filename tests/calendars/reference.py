@@ -3,7 +3,7 @@
 It shares nothing with ``app.calendars.engine`` but the spec's data. For every
 local date near the window it reads each "HH:MM-HH:MM" wall interval, turns its
 two ends into instants with zoneinfo (an aware datetime's default fold=0, as
-DESIGN §2 says), and flags each minute in between as open; one-off ``closed``
+the clock conventions say), and flags each minute in between as open; one-off ``closed``
 parts are flagged shut afterwards. Answers then come from walking the flags.
 All instants handed to it must be whole minutes (epoch seconds divisible by 60).
 """

@@ -1,4 +1,4 @@
-"""Hand-written cases, one or more per clock convention of DESIGN §2."""
+"""Hand-written cases, one or more per clock convention (README, Clock conventions)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def raw_payload(name: str) -> bytes:
 
 
 def make_conn(**overrides: Any) -> JiraConnection:
-    """A Cloud connection with the DESIGN §4 mapping; keyword overrides replace top-level keys."""
+    """A Cloud connection with the documented example mapping; keyword overrides replace top-level keys."""
     doc: JsonDict = {
         "name": "jira",
         "type": "jira",
