@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.clocks.measure import measured_state
-from app.clocks.replay import apply_event, fired_triggers, fires, ordered_events
+from app.clocks.replay import Position, apply_event, event_position, fired_triggers, fires, ordered_events
 from app.clocks.resolver import BusinessCalendarLike, CalendarResolver, ZonedCalendarFactory
 from app.clocks.state import ClockState, ClockStatus, ExclusionWindow, Span
 from app.policies.conditions import MetricSpec
@@ -62,15 +62,6 @@ def evaluate(
     fold = ClockFold(policy, ordered[0].source, exclusions)
     fold.feed(ordered)
     return fold.states(now, CalendarResolver(calendars, ticket_timezone_calendar))
-
-
-def event_position(event: NormalizedEvent) -> Position:
-    """Where ``event`` stands in a ticket's replay order (the sort key of ``ordered_events``)."""
-    return (event.at, event.type is not EventType.created, event.id)
-
-
-# (at, not a ``created`` event, event id): the replay order of ``ordered_events``.
-Position = tuple[dt.datetime, bool, str]
 
 
 @dataclass

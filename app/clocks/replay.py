@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,7 +23,16 @@ def ordered_events(events: Iterable[NormalizedEvent]) -> list[NormalizedEvent]:
         # Redeliveries normally repeat the event; if they differ, keep a choice that does not depend on arrival order.
         if known is None or _tiebreak(event) < _tiebreak(known):
             chosen[event.id] = event
-    return sorted(chosen.values(), key=lambda e: (e.at, e.type is not EventType.created, e.id))
+    return sorted(chosen.values(), key=event_position)
+
+
+# (at, not a ``created`` event, event id): where an event stands in a ticket's replay order.
+Position = tuple[dt.datetime, bool, str]
+
+
+def event_position(event: NormalizedEvent) -> Position:
+    """Where ``event`` stands in a ticket's replay order (the sort key of ``ordered_events``)."""
+    return (event.at, event.type is not EventType.created, event.id)
 
 
 def _tiebreak(event: NormalizedEvent) -> tuple[Any, str]:
