@@ -8,8 +8,10 @@ from app.apply.router import router as apply_router
 from app.auth.router import router as apikeys_router
 from app.calendars.router import router as calendars_router
 from app.clocks.router import router as clocks_router
+from app.clocks.router import tickets_router as ticket_status_router
 from app.connections.router import router as connections_router
 from app.exclusions.router import router as exclusions_router
+from app.ingestion.router import router as ingestion_router
 from app.policies.router import router as policies_router
 from app.reports.router import router as reports_router
 from app.stream.router import router as stream_router
@@ -18,11 +20,10 @@ from app.webhooks.router import deliveries_router
 from app.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
-# Each router is included into the app itself under the prefix: a router nested in another one costs
-# every request a second round of route matching. ``POST /events`` (``tickets.router.events_router``) is
-# not listed: ``create_app`` includes it before every other route, as the busiest one.
 API_ROUTERS: tuple[APIRouter, ...] = (
+    ingestion_router,
     tickets_router,
+    ticket_status_router,
     clocks_router,
     policies_router,
     calendars_router,

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import API_PREFIX, include_api
+from app.api import include_api
 from app.board import install_board
-from app.connections.inbound import webhooks_router
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
 from app.core.db import Database, build_engine
@@ -20,9 +18,8 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.problems import install_problem_handlers
 from app.core.runtime import tune_gc
 from app.health.router import router as health_router
-from app.tickets.router import events_router
-from app.tickets.schemas import add_event_schemas
-from app.tickets.writer import IngestWriter
+from app.ingestion.webhooks import webhooks_router
+from app.ingestion.writer import IngestWriter
 from app.worker.jobs import all_jobs
 from app.worker.runner import Worker
 
@@ -82,30 +79,14 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.now = now
-    app.state.ingest_writer = IngestWriter(database, now, commit_delay=settings.ingest_commit_delay_ms / 1000)
+    app.state.ingest_writer = IngestWriter(database, now, linger=settings.ingest_commit_delay_ms / 1000)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
-    # The busiest routes first: every included router that does not serve a request costs it a round of
-    # matching. Event ingestion, then inbound webhooks, then the rest.
-    app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(webhooks_router)
     app.include_router(health_router)
     include_api(app)
     install_board(app, settings)
-    _document_hand_written_bodies(app)
     return app
-
-
-def _document_hand_written_bodies(app: FastAPI) -> None:
-    """Add the schemas that hand-written request bodies refer to (FastAPI's generator does not see them)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        document = generate()
-        add_event_schemas(document)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
 
 
 def build_engine_database(url: str, password: str | None) -> Database:

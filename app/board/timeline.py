@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from app.board.service import STATES, board_state, paused_label
 from app.calendars.engine import BusinessCalendar
 from app.calendars.service import CalendarSet, load_set
+from app.clocks import ticket_status
 from app.core.errors import ValidationProblem
 from app.tickets import service as ticket_service
-from app.tickets import status as ticket_status
 from app.tickets.schemas import TicketStatusOut
 
 # Enough to draw a few months of office hours; beyond it, the rest of a span is drawn as running.
@@ -130,7 +130,7 @@ def lay_out(clock: dict[str, Any], calendars: CalendarSet, now: datetime) -> dic
 def ticket_page(session: Session, source: str, key: str, now: datetime) -> dict[str, Any]:
     """Everything the ticket page shows, as of ``now``."""
     ticket = ticket_service.get(session, source, key)
-    status: TicketStatusOut = ticket_status.ticket_status(session, ticket, now)
+    status: TicketStatusOut = ticket_status.current(session, ticket, now)
     calendars = load_set(session)
     clocks = []
     for clock in status.clocks:

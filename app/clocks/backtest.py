@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.clocks.context import Context
 from app.clocks.evaluate import evaluate
-from app.clocks.projection import replay_snapshot, ticket_events
+from app.clocks.replay import replay_snapshot
 from app.clocks.state import ClockState
 from app.policies import service as policy_service
 from app.policies.matching import ticket_matches
 from app.policies.spec import PolicySpec
+from app.tickets import service as ticket_service
 from app.tickets.models import TicketRow
 
 
@@ -75,7 +76,7 @@ def backtest(
     ctx = Context.load(session)
     result = Backtest()
     for ticket in _tickets(session, source, since, batch=500):
-        events = ticket_events(session, ticket)
+        events = [event for _, event in ticket_service.logged_events(session, [ticket.id])[ticket.id]]
         if not ticket_matches(draft.match, replay_snapshot(events), ticket.source):
             continue
         result.tickets += 1

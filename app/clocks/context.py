@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.calendars.models import CalendarRow
 from app.calendars.service import CalendarSet, load_set
+from app.clocks.resolver import CalendarResolver
 from app.clocks.state import ExclusionWindow
-from app.core import bulk
 from app.exclusions import service as exclusion_service
 from app.exclusions.models import ExclusionRow, ExemptionRow
 from app.policies import service as policy_service
@@ -44,13 +44,19 @@ class Context:
     calendars: CalendarSet
     policies: list[PublishedPolicy]
     exclusions: list[ExclusionWindow]
+    # The configuration stamp it was loaded at: stored folds are valid only under the same one.
+    stamp: str = ""
     # When no exemption exists anywhere, projections skip looking for a ticket's.
     any_exemptions: bool = True
+
+    def resolver(self) -> CalendarResolver:
+        """The engine's calendar lookup over this configuration (ticket time zones included)."""
+        return CalendarResolver(self.calendars.compiled, self.calendars.zoned)
 
     @classmethod
     def load(cls, session: Session) -> Context:
         """The current context, from the cache when the configuration has not changed."""
-        (stamp,) = bulk.select_all(session, _STAMP)
+        stamp = tuple(session.execute(_STAMP).one())
         with _LOCK:
             cached = _CACHE.get("context")
             if cached is not None and cached[0] == stamp:
@@ -59,6 +65,7 @@ class Context:
             load_set(session),
             policy_service.active(session),
             exclusion_service.active_windows(session),
+            stamp="|".join(str(value) for value in stamp),
             any_exemptions=bool(stamp[-1]),
         )
         with _LOCK:

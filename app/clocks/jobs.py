@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.core.clock import Now
 from app.core.db import Database
-from app.tickets import service as ticket_service
+from app.ingestion import flow
 from app.worker.runner import register
 
 BATCH = 10
@@ -17,4 +17,4 @@ def replay_requested(db: Database, now: Now) -> int:
     """Replay tickets queued by deferred ingestion (webhooks), exclusion windows, calendar edits and
     policy migrations."""
     with db.transaction() as session:
-        return ticket_service.replay_requested(session, now(), limit=BATCH)
+        return flow.project_queued(session, now(), limit=BATCH)

@@ -59,3 +59,23 @@ class ClockRow(Base):
     next_action_at: Mapped[datetime | None]
     evaluated_at: Mapped[datetime]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReplayStateRow(Base):
+    """A ticket's clock fold as the projection left it, so the next event resumes it instead of
+    replaying the log (``app.clocks.replay_state``); valid only for the inputs it records."""
+
+    __tablename__ = "replay_states"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    # The policy version it folded under (None: the ticket had none), the fold's format and the
+    # configuration stamp (calendars, policies, windows, exemptions) at the time.
+    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
+    fold_format: Mapped[int]
+    config_stamp: Mapped[str] = mapped_column(String(500))
+    # The newest ``ticket_events`` row folded in: later rows are the events still to feed.
+    last_event_row: Mapped[int]
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The clock rows of the cycles the fold kept (the only ones a later event can change).
+    clock_ids: Mapped[list[int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

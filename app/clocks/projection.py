@@ -1,100 +1,229 @@
-"""The clock projection: replay one ticket's event log through the pure engine and store the result.
+"""The clock projection: bring tickets' stored snapshots and clock rows in line with their event logs.
 
-Every event, late or not, re-derives the ticket's clocks from its whole log
-(the event log is the truth): the stored rows are always exactly what ``evaluate``
-says, whatever order events arrived in. See docs/adr/0001-replay-on-every-event.md.
+Each ticket's clock fold (``app.clocks.evaluate.ClockFold``) is stored after every projection
+(``replay_states``). The next projection resumes it with the events logged since, when they all
+come after it and the fold's inputs (engine format, policy version, configuration stamp) are
+unchanged; otherwise, or when asked (``full``, repair), it replays the ticket's whole log. Either
+way the stored rows are what ``evaluate`` says for the whole log (tests/clocks/test_incremental_fold.py),
+and an event that arrives in order costs the same however long the ticket's history is.
+
+The projection writes clock rows; what follows from the changes (transition events, escalation
+levels, write-backs) is the caller's next step (``app.ingestion.flow``), which needs the new rows'
+ids: new rows are flushed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.clocks import store
+from app.clocks import replay_state
 from app.clocks.context import Context
-from app.clocks.evaluate import evaluate
-from app.clocks.replay import apply_event, ordered_events
+from app.clocks.evaluate import ClockFold
+from app.clocks.models import ClockRow, ReplayStateRow
+from app.clocks.replay import ordered_events
 from app.clocks.state import ClockState, ExclusionWindow
-from app.clocks.store import ClockRecord
-from app.core import bulk
 from app.exclusions import service as exclusion_service
 from app.policies import service as policy_service
 from app.policies.matching import select_policy, ticket_matches
 from app.policies.service import PublishedPolicy
-from app.tickets.events import EventType, NormalizedEvent, TicketSnapshot
-from app.tickets.models import Ticket, TicketEventRow
+from app.tickets import service as ticket_service
+from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent, TicketSnapshot
+from app.tickets.models import TicketRow
 
 OPEN_STATES = ("running", "paused")
+# What a clock's transition is judged on (``app.escalations.reactions``).
+VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason", "cycle")
 
 
 @dataclass
 class ClockChange:
-    """A stored clock before and after one projection (``before`` is None for a new clock)."""
+    """A clock row after one projection, and what it said before (None for a new clock)."""
 
-    row: ClockRecord
+    row: ClockRow
     before: dict[str, object] | None
     after: ClockState
 
 
 @dataclass
 class Projection:
-    ticket: Ticket
+    ticket: TicketRow
     policy: PublishedPolicy | None
-    # The configuration it ran with (listeners reuse it instead of loading it again).
+    # The configuration it ran with (the reactions reuse it instead of loading it again).
     ctx: Context
     clocks: list[ClockState] = field(default_factory=list)
     changes: list[ClockChange] = field(default_factory=list)
 
 
 @dataclass
-class _Writes:
-    """What a batch of projections has to write besides the tickets."""
+class _Folded:
+    """One ticket's fold after this projection's events, and how it got there."""
 
-    new: list[ClockRecord] = field(default_factory=list)
-    records: list[ClockRecord] = field(default_factory=list)
-    deleted: list[int] = field(default_factory=list)
-    # Ticket id -> snapshot columns that changed.
-    tickets: dict[int, dict[str, object]] = field(default_factory=dict)
-
-    def snapshot(self, ticket: Ticket, values: Mapping[str, object]) -> None:
-        self.tickets.setdefault(ticket.id, {}).update(store.set_snapshot(ticket, values))
-
-
-# Called once per batch of projections, in its transaction, with (session, projections that have a
-# policy, now), after new clocks have their ids: escalations and outbound events hang off this
-# without the projection knowing them. Changes they make to ``ClockChange.row`` values are stored.
-ProjectionListener = Callable[[Session, Sequence["Projection"], datetime], None]
-LISTENERS: list[ProjectionListener] = []
+    ticket: TicketRow
+    fold: ClockFold
+    policy: PublishedPolicy | None
+    # Resumed from the stored fold (only the kept cycles' rows can change), or replayed in full.
+    resumed: bool
+    last_event_row: int
+    stored: ReplayStateRow | None
 
 
-def ticket_events(session: Session, ticket: Ticket, *, until: datetime | None = None) -> list[NormalizedEvent]:
-    """The ticket's logged events (those that happened at or before ``until`` when given)."""
-    query = select(TicketEventRow.body).where(TicketEventRow.ticket_id == ticket.id)
-    if until is not None:
-        query = query.where(TicketEventRow.at <= until)
-    return [NormalizedEvent.model_validate(body) for body in session.scalars(query)]
+def project(
+    session: Session, tickets: Sequence[TicketRow], now: datetime, ctx: Context, *, full: bool = False
+) -> list[Projection]:
+    """Project the tickets from their logs: resume each stored fold with its new events (replay the
+    whole log when that is not possible, or for every ticket when ``full``); store snapshots and clocks."""
+    if not tickets:
+        return []
+    folded = _fold(session, tickets, ctx, full=full)
+    rows = _clock_rows(session, folded)
+    with session.no_autoflush:
+        projections = [_store(session, f, ctx, now, rows[f.ticket.id]) for f in folded]
+    session.flush()  # new clock rows get their ids, which the stored folds and the reactions need
+    for f, result in zip(folded, projections, strict=True):
+        _keep(session, f, result, ctx, now)
+    return projections
 
 
-def replay_snapshot(events: Sequence[NormalizedEvent]) -> TicketSnapshot:
-    """The ticket as its events leave it."""
-    snapshot = TicketSnapshot()
-    for event in ordered_events(events):
-        snapshot = apply_event(snapshot, event)
-    return snapshot
+def _fold(session: Session, tickets: Sequence[TicketRow], ctx: Context, *, full: bool) -> list[_Folded]:
+    ids = [t.id for t in tickets]
+    stored = {s.ticket_id: s for s in session.scalars(select(ReplayStateRow).where(ReplayStateRow.ticket_id.in_(ids)))}
+    usable = {} if full else {tid: s for tid, s in stored.items() if _still_valid(s, ctx)}
+    logged = ticket_service.logged_events(session, ids, after_row={tid: s.last_event_row for tid, s in usable.items()})
+    folded: dict[int, _Folded] = {}
+    for ticket in tickets:
+        state = usable.get(ticket.id)
+        if state is not None and (resumed := _resume(session, ticket, state, logged[ticket.id], ctx)) is not None:
+            fold, policy = resumed
+            last = max((row for row, _ in logged[ticket.id]), default=state.last_event_row)
+            folded[ticket.id] = _Folded(ticket, fold, policy, True, last, state)
+    whole = [t.id for t in tickets if t.id not in folded]
+    if whole:
+        # Tickets whose stored fold was resumed from are read again in full when it could not be.
+        again = [tid for tid in whole if tid in usable]
+        logs = {**logged, **ticket_service.logged_events(session, again)} if again else logged
+        for ticket in tickets:
+            if ticket.id in folded:
+                continue
+            events = logs[ticket.id]
+            fold, policy = _replay(session, ticket, [e for _, e in events], ctx)
+            last = max((row for row, _ in events), default=0)
+            folded[ticket.id] = _Folded(ticket, fold, policy, False, last, stored.get(ticket.id))
+    return [folded[t.id] for t in tickets]
 
 
-def choose_policy(session: Session, ticket: Ticket, snapshot: TicketSnapshot, ctx: Context) -> PublishedPolicy | None:
+def _still_valid(stored: ReplayStateRow, ctx: Context) -> bool:
+    return stored.fold_format == replay_state.FOLD_FORMAT and stored.config_stamp == ctx.stamp
+
+
+def _resume(
+    session: Session,
+    ticket: TicketRow,
+    stored: ReplayStateRow,
+    logged: list[tuple[int, NormalizedEvent]],
+    ctx: Context,
+) -> tuple[ClockFold, PublishedPolicy | None] | None:
+    """The stored fold fed with the events logged since, if they all follow it and the ticket keeps its
+    policy version; None when the whole log must be replayed."""
+    if stored.policy_version_id != ticket.policy_version_id:
+        return None  # moved to another version meanwhile (a migration)
+    policy = _version(session, stored.policy_version_id)
+    fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
+    new = ordered_events(e for _, e in logged)
+    if not all(fold.follows(e) for e in new):
+        return None  # a late event: its place in the history changes what came after it
+    fold.feed(new)
+    if _chosen(session, ticket, fold, ctx) is not policy:
+        return None
+    return fold, policy
+
+
+def _replay(
+    session: Session, ticket: TicketRow, events: list[NormalizedEvent], ctx: Context
+) -> tuple[ClockFold, PublishedPolicy | None]:
+    """The fold of the ticket's whole log under the policy it matches once replayed."""
+    ordered = ordered_events(events)
+    pinned = _version(session, ticket.policy_version_id)
+    fold = ClockFold(pinned.spec if pinned else None, ticket.source, ctx.exclusions)
+    fold.feed(ordered)
+    chosen = _chosen(session, ticket, fold, ctx)
+    if chosen is not pinned:
+        fold = ClockFold(chosen.spec if chosen else None, ticket.source, ctx.exclusions)
+        fold.feed(ordered)
+    return fold, chosen
+
+
+def _chosen(session: Session, ticket: TicketRow, fold: ClockFold, ctx: Context) -> PublishedPolicy | None:
+    """The policy the folded ticket is under: none before its ``created`` event."""
+    return choose_policy(session, ticket, fold.ticket, ctx) if fold.opened_at is not None else None
+
+
+def _clock_rows(session: Session, folded: Sequence[_Folded]) -> dict[int, list[ClockRow]]:
+    """The clock rows each projection may change: the kept cycles' rows of a resumed fold, every row of
+    a replayed ticket."""
+    kept = [i for f in folded if f.resumed and f.stored is not None for i in f.stored.clock_ids]
+    whole = [f.ticket.id for f in folded if not f.resumed]
+    found: dict[int, list[ClockRow]] = {f.ticket.id: [] for f in folded}
+    wanted = [ClockRow.id.in_(kept)] if kept else []
+    wanted += [ClockRow.ticket_id.in_(whole)] if whole else []
+    if wanted:
+        for row in session.scalars(select(ClockRow).where(or_(*wanted)).order_by(ClockRow.id)):
+            found[row.ticket_id].append(row)
+    return found
+
+
+def _store(session: Session, f: _Folded, ctx: Context, now: datetime, rows: list[ClockRow]) -> Projection:
+    ticket, fold, policy = f.ticket, f.fold, f.policy
+    _set_snapshot(ticket, fold, now)
+    result = Projection(ticket, policy, ctx)
+    if policy is None:
+        return result
+    ticket.policy_version_id = policy.version_id
+    result.clocks = _with_exemptions(session, ticket, fold.states(now, ctx.resolver()), ctx)
+    result.changes = _store_clocks(session, ticket, policy, result.clocks, ctx, now, rows, replayed=not f.resumed)
+    return result
+
+
+def _keep(session: Session, f: _Folded, result: Projection, ctx: Context, now: datetime) -> None:
+    """Store the fold, pruned to the cycles a later event can change, with their rows' ids."""
+    if f.fold.position is None:
+        return  # no event folded (nothing to resume from)
+    f.fold.prune()
+    kept = {(run.name, cycle.number) for run in f.fold.runs for cycle in run.cycles}
+    values = {
+        "policy_version_id": f.policy.version_id if f.policy else None,
+        "fold_format": replay_state.FOLD_FORMAT,
+        "config_stamp": ctx.stamp,
+        "last_event_row": f.last_event_row,
+        "state": replay_state.dump(f.fold),
+        "clock_ids": [c.row.id for c in result.changes if (c.after.metric, c.after.cycle) in kept],
+        "updated_at": now,
+    }
+    if f.stored is None:
+        session.add(ReplayStateRow(ticket_id=f.ticket.id, **values))
+    else:
+        for name, value in values.items():
+            setattr(f.stored, name, value)
+
+
+def _version(session: Session, version_id: int | None) -> PublishedPolicy | None:
+    return policy_service.version_by_id(session, version_id) if version_id is not None else None
+
+
+def choose_policy(
+    session: Session, ticket: TicketRow, snapshot: TicketSnapshot, ctx: Context
+) -> PublishedPolicy | None:
     """The ticket's pinned version while its policy still matches; otherwise the first active match.
 
     A ticket keeps the version it matched: editing a policy never moves it (only an explicit
     migration does). If the pinned policy stops matching and another matches, the ticket moves
     to that one; the old clocks stay, cancelled.
     """
-    pinned = policy_service.version_by_id(session, ticket.policy_version_id) if ticket.policy_version_id else None
+    pinned = _version(session, ticket.policy_version_id)
     if pinned is not None and ticket_matches(pinned.spec.match, snapshot, ticket.source):
         return pinned
     candidate = select_policy([p.spec for p in ctx.policies], snapshot, ticket.source)
@@ -106,140 +235,30 @@ def choose_policy(session: Session, ticket: Ticket, snapshot: TicketSnapshot, ct
     return chosen
 
 
-def evaluate_ticket(
-    policy: PublishedPolicy, events: Sequence[NormalizedEvent], ctx: Context, now: datetime
-) -> list[ClockState]:
-    """The pure engine on one ticket's events."""
-    return evaluate(
-        policy.spec,
-        ctx.calendars.compiled,
-        events,
-        now,
-        exclusions=ctx.exclusions,
-        ticket_timezone_calendar=ctx.calendars.zoned,
-    )
+def _set_snapshot(ticket: TicketRow, fold: ClockFold, now: datetime) -> None:
+    """Give the ticket row the snapshot its events leave (the ORM writes only what changed)."""
+    snapshot = fold.ticket
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(snapshot, name)
+        setattr(ticket, name, value.value if name == "status_category" and value is not None else value)
+    ticket.fields = dict(snapshot.fields)
+    ticket.opened_at = fold.opened_at
+    if fold.position is not None:
+        ticket.last_event_at = fold.position[0]
+    ticket.deleted = fold.deleted
+    ticket.updated_at = now
+    ticket.replay_requested_at = None
 
 
-def derive(
-    session: Session,
-    ticket: Ticket,
-    policy: PublishedPolicy,
-    events: Sequence[NormalizedEvent],
-    ctx: Context,
-    now: datetime,
-) -> list[ClockState]:
-    """The ticket's clocks under ``policy`` as of ``now`` (the engine cancels them once the policy
-    stops matching), with exemptions marked."""
-    if not events:
-        return []
-    states = evaluate_ticket(policy, events, ctx, now)
-    if not ctx.any_exemptions:
+def _with_exemptions(session: Session, ticket: TicketRow, states: list[ClockState], ctx: Context) -> list[ClockState]:
+    if not ctx.any_exemptions or not states:
         return states
     exempt = exclusion_service.exemptions_for(session, ticket.id)
-    return [_with_exemption(s, exempt.get((s.metric, s.cycle))) for s in states]
+    return [_exempted(s, exempt.get((s.metric, s.cycle))) for s in states]
 
 
-def project_many(
-    session: Session,
-    tickets: Sequence[Ticket],
-    now: datetime,
-    ctx: Context | None = None,
-    *,
-    logged: Mapping[int, list[NormalizedEvent]] | None = None,
-) -> list[Projection]:
-    """Replay several tickets from their logs and store their snapshots and clocks.
-
-    Their events and stored clocks are read with one query each and their rows written with a few
-    statements for all of them (``app.clocks.store``), because per-ticket round trips cost more
-    than the replays; the listeners then see every new clock with its id. ``logged`` gives the whole
-    log of tickets created in this transaction (they have no stored clocks either), which is then
-    not read back.
-    """
-    if not tickets:
-        return []
-    ctx = ctx or Context.load(session)
-    known = logged or {}
-    ids = [ticket.id for ticket in tickets if ticket.id not in known]
-    events = {**_events_by_ticket(session, ids), **known} if ids else dict(known)
-    clocks = store.stored_clocks(session, ids)
-    writes = _Writes()
-    with session.no_autoflush:
-        results = [_project(session, t, ctx, now, events.get(t.id, []), clocks.get(t.id, []), writes) for t in tickets]
-    store.write_tickets(session, writes.tickets)
-    store.insert_clocks(session, writes.new)
-    with_policy = [result for result in results if result.policy is not None]
-    for listener in LISTENERS:
-        listener(session, with_policy, now)
-    store.flush_clocks(session, writes.records, writes.deleted)
-    return results
-
-
-def project(session: Session, ticket: Ticket, ctx: Context, now: datetime) -> Projection:
-    """Replay ``ticket`` from its log, refresh its snapshot and store its clocks."""
-    return project_many(session, [ticket], now, ctx)[0]
-
-
-def _events_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[NormalizedEvent]]:
-    found: dict[int, list[NormalizedEvent]] = {}
-    for ticket_id, body in bulk.select_in(
-        session, TicketEventRow, ("ticket_id", "body"), ("ticket_id",), (), ticket_ids
-    ):
-        found.setdefault(ticket_id, []).append(NormalizedEvent.model_validate(body))
-    return found
-
-
-def _project(
-    session: Session,
-    ticket: Ticket,
-    ctx: Context,
-    now: datetime,
-    events: list[NormalizedEvent],
-    stored: list[ClockRecord],
-    writes: _Writes,
-) -> Projection:
-    snapshot = replay_snapshot(events)
-    writes.snapshot(ticket, _snapshot_values(ticket, snapshot, events, now))
-    policy = choose_policy(session, ticket, snapshot, ctx) if ticket.opened_at is not None else None
-    result = Projection(ticket, policy, ctx)
-    writes.records += stored
-    if policy is None:
-        return result
-    writes.snapshot(ticket, {"policy_version_id": policy.version_id})
-    states = derive(session, ticket, policy, events, ctx, now)
-    result.clocks = states
-    result.changes = _store_clocks(ticket, policy, states, ctx, now, stored, writes)
-    return result
-
-
-def _snapshot_values(
-    ticket: Ticket, snapshot: TicketSnapshot, events: Sequence[NormalizedEvent], now: datetime
-) -> dict[str, object]:
-    values = {
-        name: getattr(snapshot, name)
-        for name in ("title", "status", "priority", "tier", "assignee", "project", "type", "timezone", "url")
-    }
-    created = [e.at for e in events if e.type is EventType.created]
-    values |= {
-        "status_category": snapshot.status_category.value if snapshot.status_category else None,
-        "fields": dict(snapshot.fields),
-        "opened_at": min(created) if created else None,
-        "last_event_at": max((e.at for e in events), default=ticket.last_event_at),
-        "deleted": any(e.type is EventType.deleted for e in events),
-        "updated_at": now,
-        "replay_requested_at": None,
-    }
-    return values
-
-
-def _with_exemption(state: ClockState, reason: str | None) -> ClockState:
+def _exempted(state: ClockState, reason: str | None) -> ClockState:
     return state if reason is None else state.model_copy(update={"exempt": True, "exemption_reason": reason})
-
-
-_VIEW = ("state", "breached", "met", "due_at", "warn_at", "paused_reason", "cycle")
-
-
-def _row_view(row: ClockRecord) -> dict[str, object]:
-    return {name: row.values[name] for name in _VIEW}
 
 
 def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: datetime) -> datetime | None:
@@ -251,50 +270,56 @@ def next_action_at(state: ClockState, windows: Sequence[ExclusionWindow], now: d
     return min(candidates, default=None)
 
 
+def _view(row: ClockRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in VIEW_FIELDS}
+
+
 def _store_clocks(
-    ticket: Ticket,
+    session: Session,
+    ticket: TicketRow,
     policy: PublishedPolicy,
     states: list[ClockState],
     ctx: Context,
     now: datetime,
-    stored: list[ClockRecord],
-    writes: _Writes,
+    rows: list[ClockRow],
+    *,
+    replayed: bool,
 ) -> list[ClockChange]:
-    existing = {(row.values["policy_version_id"], row.values["metric"], row.values["cycle"]): row for row in stored}
+    """Write the derived clocks into their rows (new rows for new cycles). A full replay also settles
+    the rows it did not derive: same version, a cycle a late event showed never happened (deleted);
+    another version, cancelled while open."""
+    existing = {(row.policy_version_id, row.metric, row.cycle): row for row in rows}
     changes: list[ClockChange] = []
-    produced = set()
     # The engine reads clocks as of the newest event when that lies after ``now``.
     as_of = max(now, ticket.last_event_at)
     for state in states:
-        key = (policy.version_id, state.metric, state.cycle)
-        produced.add(key)
-        row = existing.get(key)
-        before = _row_view(row) if row is not None else None
-        values = _values(ticket, policy, state, as_of, next_action_at(state, ctx.exclusions, as_of))
+        row = existing.pop((policy.version_id, state.metric, state.cycle), None)
+        values = _values(ticket, policy, state, next_action_at(state, ctx.exclusions, as_of))
         if row is None:
-            row = ClockRecord(values)
-            writes.new.append(row)
-            writes.records.append(row)
-        else:
-            row.values.update(values)
-        changes.append(ClockChange(row, before, state))
-    for key, row in existing.items():
-        if key in produced:
+            row = ClockRow(**values, evaluated_at=as_of)
+            session.add(row)
+            changes.append(ClockChange(row, None, state))
             continue
-        if key[0] == policy.version_id:
-            # A cycle that a late event showed never happened.
-            assert row.id is not None
-            writes.deleted.append(row.id)
-            writes.records.remove(row)
-        elif row.state in OPEN_STATES:
-            reason = "moved to another policy version"
-            detail = {**row.values["detail"], "state": "cancelled", "cancelled_reason": reason}
-            row.values.update(state="cancelled", due_at=None, next_action_at=None, paused_reason=None, detail=detail)
+        before = _view(row)
+        # A finished clock that did not change keeps its evaluation instant: nothing about it moved.
+        if row.state in OPEN_STATES or any(getattr(row, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.evaluated_at = as_of
+        changes.append(ClockChange(row, before, state))
+    if replayed:
+        for (version_id, _, _), row in existing.items():
+            if version_id == policy.version_id:
+                session.delete(row)
+            elif row.state in OPEN_STATES:
+                reason = "moved to another policy version"
+                row.detail = {**row.detail, "state": "cancelled", "cancelled_reason": reason}
+                row.state, row.due_at, row.next_action_at, row.paused_reason = "cancelled", None, None, None
     return changes
 
 
 def _values(
-    ticket: Ticket, policy: PublishedPolicy, state: ClockState, now: datetime, next_at: datetime | None
+    ticket: TicketRow, policy: PublishedPolicy, state: ClockState, next_at: datetime | None
 ) -> dict[str, object]:
     return {
         "ticket_id": ticket.id,
@@ -325,6 +350,5 @@ def _values(
         "tier": state.tier,
         "assignee": ticket.assignee,
         "next_action_at": next_at,
-        "evaluated_at": now,
         "detail": state.as_dict(),
     }

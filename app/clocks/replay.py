@@ -39,6 +39,14 @@ def _tiebreak(event: NormalizedEvent) -> tuple[Any, str]:
     return event.at, json.dumps(event.model_dump(mode="json"), sort_keys=True, default=str)
 
 
+def replay_snapshot(events: Iterable[NormalizedEvent]) -> TicketSnapshot:
+    """The ticket as its events leave it."""
+    snapshot = TicketSnapshot()
+    for event in ordered_events(events):
+        snapshot = apply_event(snapshot, event)
+    return snapshot
+
+
 def apply_event(snapshot: TicketSnapshot, event: NormalizedEvent) -> TicketSnapshot:
     """The ticket after ``event``: its snapshot's explicitly set fields, then the change the event states."""
     data = snapshot.model_dump()

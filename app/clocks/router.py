@@ -10,14 +10,17 @@ from pydantic import BaseModel
 
 from app.auth.deps import ReadKey
 from app.calendars.service import load_set
-from app.clocks import service
+from app.clocks import service, ticket_status
 from app.clocks.service import MAX_PAGE, ClockFilter
 from app.core.deps import NowDep, SessionDep
 from app.core.durations import parse_duration
 from app.core.errors import ValidationProblem
 from app.core.instants import AwareInstant
+from app.tickets import service as ticket_service
+from app.tickets.schemas import TicketStatusOut
 
 router = APIRouter(tags=["clocks"])
+tickets_router = APIRouter(tags=["tickets"])
 
 Many = Annotated[list[str] | None, Query()]
 
@@ -89,3 +92,28 @@ def breached(
     """Clocks past their limit: open ones (most overdue first), then those stopped late."""
     calendars = load_set(session)
     return [service.view(r, calendars, now) for r in service.breached(session, now, limit)]
+
+
+@tickets_router.get("/tickets/{source}/{key}")
+def get_ticket(
+    source: str,
+    key: str,
+    session: SessionDep,
+    now: NowDep,
+    _: ReadKey,
+    at: Annotated[AwareInstant | None, Query(description="Evaluate as of this instant (ISO 8601 with offset).")] = None,
+) -> TicketStatusOut:
+    """The ticket's snapshot and every clock with its timeline, now or as of `at`.
+
+    Without `at`: the clocks as last projected, running ones brought up to now. Events posted to
+    `/api/v1/events` are projected before that request answers; those from inbound webhooks are
+    projected by the clocks lane right after they are stored, so for a moment the clocks may not show
+    them yet.
+
+    With `at`: only the events that happened at or before that instant are replayed (time travel for
+    audits).
+    """
+    ticket = ticket_service.get(session, source, key)
+    if at is None:
+        return ticket_status.current(session, ticket, now)
+    return ticket_status.as_of(session, ticket, at)

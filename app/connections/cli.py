@@ -9,9 +9,9 @@ import typer
 from sqlalchemy import select
 
 from app.cli_support import abort_on_app_error, database_from_settings, fail
-from app.connections import service
 from app.connections.models import ConnectionRow
 from app.core.clock import system_now
+from app.ingestion import sync
 
 
 def _parse_since(text: str | None) -> datetime | None:
@@ -40,7 +40,7 @@ def sync_command(
     failed = False
     for conn in names:
 
-        def show(report: service.SyncReport) -> None:
+        def show(report: sync.SyncReport) -> None:
             typer.echo(
                 f"\r{report.connection}: page {report.pages}, {report.fetched} fetched, {report.new} new, "
                 f"{report.duplicate} known, cursor {report.cursor or '-'}",
@@ -48,7 +48,7 @@ def sync_command(
                 err=True,
             )
 
-        report = service.run_sync(db, conn, system_now, since=_parse_since(since), full=full, progress=show)
+        report = sync.run_sync(db, conn, system_now, since=_parse_since(since), full=full, progress=show)
         typer.echo("", err=True)
         if report.error:
             failed = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.connections import service
 from app.core.clock import Now
 from app.core.db import Database
+from app.ingestion import sync
 from app.worker.runner import register
 
 
@@ -13,6 +14,6 @@ def poll_connections(db: Database, now: Now) -> int:
     """Sync every connection that is due, one at a time under a lease."""
     done = 0
     while (name := service.claim_due(db, now())) is not None:
-        service.run_sync(db, name, now)
+        sync.run_sync(db, name, now)
         done += 1
     return done

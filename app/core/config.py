@@ -49,9 +49,8 @@ class Settings(BaseSettings):
         default=2.0,
         ge=0,
         le=50,
-        description="The longest an ingestion request waits for others to join its transaction; it leaves "
-        "sooner once as many requests have joined as the largest recent transaction held (a lone caller "
-        "after lone callers waits not at all). 0: every request is written at once.",
+        description="How long the ingestion writer waits, after taking a request, for others to join its "
+        "transaction (group commit). 0: each request is written as soon as the writer takes it.",
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     outbox_retention_days: int = Field(

@@ -41,6 +41,10 @@ def errors_from_pydantic(errors: list[Any], prefix: str = "") -> list[FieldError
     """Pydantic error dicts as ``FieldError`` items naming the field and the reason."""
     result = []
     for err in errors:
+        if err.get("type") == "json_invalid":  # FastAPI's parse of the body: its location is a character offset
+            reason = (err.get("ctx") or {}).get("error") or err.get("msg", "invalid")
+            result.append(FieldError("body", f"not valid JSON: {reason}"))
+            continue
         path = field_path(err.get("loc", ()))
         if prefix:
             path = prefix if path == "body" else f"{prefix}{'' if path.startswith('[') else '.'}{path}"
@@ -56,7 +60,11 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = errors_from_pydantic(list(exc.errors()))
+    raw = list(exc.errors())
+    if isinstance(exc.body, dict):
+        # One object sent to a route that takes one or a list (``EventBatch``): name its fields, not ``[0]``.
+        raw = [{**e, "loc": ("body", *e["loc"][2:])} if tuple(e.get("loc", ()))[:2] == ("body", 0) else e for e in raw]
+    errors = errors_from_pydantic(raw)
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
     return problem_response(ValidationProblem(detail, errors).to_problem(request.url.path))
 

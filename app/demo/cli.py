@@ -16,7 +16,7 @@ from app.cli_support import database_from_settings, fail
 from app.core.clock import system_now
 from app.core.config import get_settings
 from app.core.schema import schema_status
-from app.tickets import service as ticket_service
+from app.ingestion import flow
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketRow
 
@@ -115,7 +115,7 @@ def demo_command(
         if not seeded:
             rng = random.Random(7)
             raw = [e for i in range(tickets) for e in _events(i, now, rng)]
-            ticket_service.ingest(session, [NormalizedEvent.model_validate(e) for e in raw], now)
+            flow.ingest(session, [[NormalizedEvent.model_validate(e) for e in raw]], now)
         for row in apikeys.list_keys(session):
             if row.name == "demo" and row.revoked_at is None:
                 row.revoked_at = now

@@ -6,12 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from app.clocks import projection
 from app.clocks.models import ClockRow
 from app.core.clock import Now
 from app.core.db import Database
 from app.escalations import writeback
-from app.tickets.models import TicketRow
+from app.ingestion import flow
 from app.worker.runner import register, wake_hint
 
 BATCH = 100
@@ -26,12 +25,7 @@ def scan(db: Database, now: Now) -> int:
     IMMEDIATE``, so there is one writer at a time. Either way ``fired_levels`` makes firing exactly-once.
     """
     with db.transaction() as session:
-        instant = now()
-        due = select(ClockRow.ticket_id).where(ClockRow.next_action_at <= instant)
-        query = select(TicketRow).where(TicketRow.id.in_(due)).order_by(TicketRow.id).limit(BATCH)
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        return len(projection.project_many(session, list(session.scalars(query)), instant))
+        return flow.project_due(session, now(), BATCH, skip_locked=not db.is_sqlite)
 
 
 @wake_hint("escalations")

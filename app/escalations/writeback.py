@@ -25,7 +25,7 @@ from app.core.clock import Now
 from app.core.db import Database
 from app.escalations.models import WriteBackTaskRow
 from app.policies.spec import EscalationAction
-from app.tickets.models import Ticket
+from app.tickets.models import TicketRow
 from integrations.base import PermanentError, RetryableError, WriteBackAction, WriteBackKind
 
 WriteBackHandler = Callable[[Session, str, WriteBackAction], None]
@@ -69,7 +69,7 @@ def _connection_type(session: Session, source: str) -> str | None:
 
 
 def enqueue(
-    session: Session, ticket: Ticket, clock_id: int, level_key: str, action: EscalationAction, now: datetime
+    session: Session, ticket: TicketRow, clock_id: int, level_key: str, action: EscalationAction, now: datetime
 ) -> WriteBackTaskRow:
     """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs)."""
     writeback = to_writeback(action, ticket.key)

@@ -13,6 +13,7 @@ from app.core.deps import NowDep, SessionDep
 from app.core.instants import AwareInstant
 from app.exclusions import service
 from app.exclusions.models import ExclusionRow, ExemptionRow
+from app.ingestion import flow
 from app.tickets import service as ticket_service
 
 router = APIRouter(tags=["exclusions"])
@@ -93,7 +94,7 @@ def exempt_clock(
     row = service.exempt(
         session, ticket, metric=body.metric, cycle=body.cycle, reason=body.reason, actor=who.actor, now=now
     )
-    ticket_service.replay(session, ticket, now)
+    flow.repair(session, ticket, now)
     return ExemptionOut.of(row)
 
 

@@ -38,10 +38,19 @@ class AuthorRole(StrEnum):
     system = "system"
 
 
-# Snapshot fields that ``field_changed`` may set directly; any other field name
-# lands in the snapshot's free-form ``fields`` map.
-SNAPSHOT_FIELDS = frozenset(
-    {"title", "status", "status_category", "priority", "tier", "assignee", "project", "type", "timezone", "url"}
+# The ticket's named snapshot fields, in the order the ``tickets`` table and the API list them;
+# ``field_changed`` may set these directly, any other field name lands in the free-form ``fields`` map.
+SNAPSHOT_FIELDS = (
+    "title",
+    "status",
+    "status_category",
+    "priority",
+    "tier",
+    "assignee",
+    "project",
+    "type",
+    "timezone",
+    "url",
 )
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,49 +40,14 @@ class TicketRow(Base):
     replay_requested_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-@dataclass(slots=True, eq=False)
-class TicketRecord:
-    """A ``tickets`` row read without the ORM (the ingestion writer's tickets): the same attributes as
-    ``TicketRow``, in the table's column order. Loading a batch's tickets as ORM objects cost about as
-    much as all the other reads of the batch together; the projection writes them back through
-    ``app.core.bulk`` anyway (ADR 9)."""
-
-    id: int
-    source: str
-    key: str
-    title: str | None
-    status: str | None
-    status_category: str | None
-    priority: str | None
-    tier: str | None
-    assignee: str | None
-    project: str | None
-    type: str | None
-    timezone: str | None
-    url: str | None
-    fields: dict[str, Any]
-    opened_at: datetime | None
-    last_event_at: datetime
-    deleted: bool
-    policy_version_id: int | None
-    updated_at: datetime
-    replay_requested_at: datetime | None
-
-    def __post_init__(self) -> None:
-        self.deleted = bool(self.deleted)  # SQLite's driver gives 0/1
-
-
-# What the projection takes: a ticket loaded by the ORM or read as a record.
-Ticket: TypeAlias = "TicketRow | TicketRecord"
-
-
 class TicketEventRow(Base):
     """One normalized event as received; unique per (source, key, source event id), never updated."""
 
     __tablename__ = "ticket_events"
     __table_args__ = (
         UniqueConstraint("source", "key", "event_id"),
-        Index("ix_ticket_events_ticket_at", "ticket_id", "at"),
+        # The projection reads a ticket's events after the last one its stored fold has seen.
+        Index("ix_ticket_events_ticket_id_id", "ticket_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,61 +1,28 @@
-"""Response shapes of the tickets API."""
+"""Request and response shapes of the tickets API."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketEventRow
 
-EVENTS_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": "#/components/schemas/NormalizedEvent"},
-                        {"type": "array", "items": {"$ref": "#/components/schemas/NormalizedEvent"}, "maxItems": 1000},
-                    ]
-                },
-                "example": {
-                    "source": "api",
-                    "key": "T-1",
-                    "id": "e1",
-                    "type": "created",
-                    "at": "2025-01-06T09:00:00Z",
-                    "ticket": {"priority": "P1", "tier": "gold", "status": "Open", "status_category": "open"},
-                },
-            }
-        },
-    },
-    # The body is read by the route itself, so FastAPI documents none of its refusals: they are listed here.
-    "responses": {
-        "415": {
-            "description": "The body was not sent as `application/json`; nothing stored",
-            "content": {"application/problem+json": {}},
-        },
-        "422": {
-            "description": "Not JSON, or an event is invalid (`errors[]` names each field); nothing stored",
-            "content": {"application/problem+json": {}},
-        },
-    },
-}
+MAX_BATCH = 1000
 
 
-def add_event_schemas(openapi: dict[str, Any]) -> None:
-    """Put ``NormalizedEvent`` (and the schemas it uses) into the document's components, where
-    ``EVENTS_BODY_DOC`` points: FastAPI only collects the schemas of declared parameters and models."""
-    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
-    if "NormalizedEvent" in schemas:  # FastAPI keeps the document it generated once: so are these
-        return
-    event = NormalizedEvent.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in event.pop("$defs", {}).items():
-        schemas.setdefault(name, definition)
-    schemas.setdefault("NormalizedEvent", event)
+def _as_list(body: Any) -> Any:
+    return [body] if isinstance(body, dict) else body
+
+
+# One event object or a list of up to ``MAX_BATCH``; errors name each event by its place (``[1].at``).
+EventBatch = Annotated[
+    list[NormalizedEvent],
+    BeforeValidator(_as_list),
+    Field(min_length=1, max_length=MAX_BATCH, description="One event, or a list of up to 1,000 events"),
+]
 
 
 class EventOutcome(BaseModel):
@@ -114,6 +81,3 @@ class TicketStatusOut(BaseModel):
         "percent, due_at, target_at, warn_at, breached_at, paused_reason, timeline, exempt"
     )
     exemptions: list[dict[str, Any]]
-
-
-__all__ = ["NormalizedEvent"]

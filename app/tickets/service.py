@@ -1,11 +1,10 @@
-"""Ingesting normalized events: append to the log (idempotently), then re-project touched tickets.
+"""The ticket log: append normalized events idempotently, and read tickets and their events.
 
-A batch is all or nothing: the caller validated every event before this runs,
-and the whole batch shares the request's single transaction.
-
-Events for a ticket whose ``created`` event has not arrived yet are accepted and
-held: they are logged, the ticket exists with what they say, and its clocks start
-once ``created`` arrives (sync and webhooks may deliver out of order).
+Appending is all or nothing for the caller's transaction: the caller validated every event before
+this runs. Events for a ticket whose ``created`` event has not arrived yet are accepted and held:
+they are logged, the ticket exists with what they say, and its clocks start once ``created``
+arrives (sync and webhooks may deliver out of order). Projecting the clocks is not this module's
+business: ``app.ingestion.flow`` calls the projection after the append.
 """
 
 from __future__ import annotations
@@ -15,119 +14,106 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.clocks import projection
-from app.clocks.context import Context
-from app.clocks.projection import Projection
-from app.core import bulk
+from app.core.db import insert_ignoring_conflicts
 from app.core.errors import NotFound
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
-from app.tickets.models import TicketEventRow, TicketRecord, TicketRow
+from app.tickets.models import TicketEventRow, TicketRow
 
 
 @dataclass
-class IngestResult:
+class Appended:
+    """One caller's events split into those the log did not have and those it had (duplicates)."""
+
     new: list[NormalizedEvent] = field(default_factory=list)
     duplicate: list[NormalizedEvent] = field(default_factory=list)
-    projections: list[Projection] = field(default_factory=list)
 
 
-_TICKET_COLUMNS = tuple(TicketRow.__table__.c.keys())
-# Built once (statement construction and cache-key generation cost more than running them).
-_QUEUE_REPLAY = (
-    update(TicketRow)
-    .where(TicketRow.id.in_(bindparam("ids", expanding=True)), TicketRow.replay_requested_at.is_(None))
-    .values(replay_requested_at=bindparam("now"))
-)
+@dataclass
+class AppendResult:
+    """Each caller's split, and the tickets (ORM rows, locked on PostgreSQL) that got a new event."""
+
+    groups: list[Appended]
+    touched: list[TicketRow]
 
 
-def _ticket_ids(
-    session: Session, events: Sequence[NormalizedEvent], now: datetime
-) -> tuple[dict[tuple[str, str], int], set[int]]:
-    """The ids of the events' tickets, creating the missing ones (no ORM rows needed here), and which of
-    them this call created."""
-    keys = {(e.source, e.key): e.at for e in events}
-    found = _find_ids(session, list(keys))
-    absent = [pair for pair in keys if pair not in found]
-    if not absent:
-        return found, set()
-    rows = [
-        {"source": s, "key": k, "fields": {}, "last_event_at": keys[(s, k)], "deleted": False, "updated_at": now}
-        for s, k in absent
-    ]
-    created = {
-        (s, k): i for s, k, i in bulk.insert(session, TicketRow, rows, ("source", "key", "id"), ignore_conflicts=True)
-    }
-    found.update(created)
-    # Concurrent first events for one ticket must not fail: the loser simply finds the row.
-    raced = [pair for pair in absent if pair not in found]
-    if raced:
-        found.update(_find_ids(session, raced))
-    return found, set(created.values())
-
-
-def _find_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    by_source: dict[str, list[str]] = {}
-    for source, key in keys:
-        by_source.setdefault(source, []).append(key)
-    # Not a row-value IN list: SQLite answers one with a full table scan, which made every batch cost
-    # O(tickets); ``source = ? AND key IN (...)`` searches the unique index. PostgreSQL: the rows are
-    # locked (source by source, in id order) until commit, so that two transactions projecting one
-    # ticket take turns and the second one reads the first one's events.
-    return {
-        (source, key): id_
-        for source, ks in sorted(by_source.items())
-        for key, id_ in bulk.select_in(
-            session, TicketRow, ("key", "id"), ("source", "key"), [source], ks, order_by=("id",), lock=True
-        )
-    }
-
-
-def append(session: Session, events: Sequence[NormalizedEvent], now: datetime) -> IngestResult:
-    """Log the events that are new (duplicates by (source, key, id) are no-ops) and say which were which."""
-    return _append(session, [events], now)[0][0]
-
-
-def _append(
-    session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime
-) -> tuple[list[IngestResult], dict[tuple[str, str], int], set[int]]:
-    """:func:`append` for several callers' batches at once, one statement per table for all of them;
-    also returns the ids of the tickets it found or created, and which it created.
+def append(session: Session, groups: Sequence[Sequence[NormalizedEvent]], now: datetime) -> AppendResult:
+    """Log the events that are new (duplicates by (source, key, id) are no-ops) for several callers at once.
 
     An event that two groups carry is new for the first one only, as if they had run one after the other.
     """
-    results = [IngestResult() for _ in groups]
     unique: dict[tuple[str, str, str], NormalizedEvent] = {}
-    owner: list[list[tuple[str, str, str] | None]] = []
     for events in groups:
-        keys: list[tuple[str, str, str] | None] = []
+        for event in events:
+            unique.setdefault(event.dedupe_key(), event)
+    tickets = _tickets_for(session, list(unique.values()), now) if unique else {}
+    inserted = _insert_events(session, list(unique.values()), tickets, now) if unique else set()
+    results, claimed, counts = [], set(), Counter[tuple[str, str]]()
+    for events in groups:
+        result = Appended()
         for event in events:
             key = event.dedupe_key()
-            keys.append(None if key in unique else key)
-            unique.setdefault(key, event)
-        owner.append(keys)
-    ids, created = _ticket_ids(session, list(unique.values()), now) if unique else ({}, set())
-    inserted = _insert_events(session, list(unique.values()), ids, now) if unique else set()
-    counts: Counter[tuple[str, str]] = Counter()
-    for result, events, owned in zip(results, groups, owner, strict=True):
-        for event, first in zip(events, owned, strict=True):
-            fresh = first is not None and first in inserted
+            fresh = key in inserted and key not in claimed
+            claimed.add(key)
             (result.new if fresh else result.duplicate).append(event)
             counts[(event.source, "new" if fresh else "duplicate")] += 1
+        results.append(result)
     for (source, outcome), count in counts.items():
         EVENTS_INGESTED.labels(source, outcome).inc(count)
-    return results, ids, created
+    touched = {(s, k) for s, k, _ in inserted}
+    return AppendResult(results, sorted((tickets[pair] for pair in touched), key=lambda t: t.id))
+
+
+def _tickets_for(session: Session, events: list[NormalizedEvent], now: datetime) -> dict[tuple[str, str], TicketRow]:
+    """The events' tickets, creating the missing ones. PostgreSQL: the rows are locked until commit, so
+    that two transactions appending to one ticket take turns and the second projects after the first."""
+    first_at: dict[tuple[str, str], datetime] = {}
+    for event in events:
+        first_at.setdefault((event.source, event.key), event.at)
+    found = _find(session, list(first_at))
+    absent = [pair for pair in first_at if pair not in found]
+    if absent:
+        rows = [
+            {
+                "source": s,
+                "key": k,
+                "fields": {},
+                "last_event_at": first_at[(s, k)],
+                "deleted": False,
+                "updated_at": now,
+            }
+            for s, k in absent
+        ]
+        # Concurrent first events for one ticket must not fail: the loser simply finds the row.
+        session.execute(insert_ignoring_conflicts(session, TicketRow), rows)
+        found.update(_find(session, absent))
+    return found
+
+
+def _find(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], TicketRow]:
+    by_source: dict[str, list[str]] = {}
+    for source, key in keys:
+        by_source.setdefault(source, []).append(key)
+    found: dict[tuple[str, str], TicketRow] = {}
+    # ``source = ? AND key IN (...)`` searches the unique index (a row-value IN list would not on SQLite);
+    # sources and ids in order, so that concurrent transactions lock rows in the same order.
+    for source, ks in sorted(by_source.items()):
+        query = select(TicketRow).where(TicketRow.source == source, TicketRow.key.in_(ks)).order_by(TicketRow.id)
+        for row in session.scalars(query.with_for_update()):
+            found[(row.source, row.key)] = row
+    return found
 
 
 def _insert_events(
-    session: Session, events: list[NormalizedEvent], ids: dict[tuple[str, str], int], now: datetime
+    session: Session, events: list[NormalizedEvent], tickets: dict[tuple[str, str], TicketRow], now: datetime
 ) -> set[tuple[str, str, str]]:
+    """Insert the events the log lacks; the dedupe keys of those this call inserted."""
     rows = [
         {
-            "ticket_id": ids[(e.source, e.key)],
+            "ticket_id": tickets[(e.source, e.key)].id,
             "source": e.source,
             "key": e.key,
             "event_id": e.id,
@@ -138,64 +124,18 @@ def _insert_events(
         }
         for e in events
     ]
-    return {
-        (s, k, i)
-        for s, k, i in bulk.insert(session, TicketEventRow, rows, ("source", "key", "event_id"), ignore_conflicts=True)
-    }
+    statement = insert_ignoring_conflicts(session, TicketEventRow).returning(
+        TicketEventRow.source, TicketEventRow.key, TicketEventRow.event_id
+    )
+    return {(s, k, i) for s, k, i in session.execute(statement, rows)}
 
 
-def ingest(
-    session: Session, events: Sequence[NormalizedEvent], now: datetime, ctx: Context | None = None
-) -> IngestResult:
-    """Append events and re-project every ticket that got a new one, in the caller's transaction."""
-    return ingest_groups(session, [events], now, ctx)[0]
-
-
-def ingest_groups(
-    session: Session,
-    groups: Sequence[Sequence[NormalizedEvent]],
-    now: datetime,
-    ctx: Context | None = None,
-    *,
-    deferred: Sequence[bool] | None = None,
-) -> list[IngestResult]:
-    """:func:`ingest` for several callers' batches in one transaction (group commit, see ``writer``).
-
-    Every touched ticket is projected once, however many groups touched it. A group marked in
-    ``deferred`` only logs its events: its tickets are queued for the worker's ``replay-requested``
-    job (unless another group's events get them projected here anyway), and its result has no
-    projections.
-    """
-    results, ids, created = _append(session, groups, now)
-    later = deferred or [False] * len(groups)
-    touched = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if not d for e in r.new}
-    queued = {ids[(e.source, e.key)] for r, d in zip(results, later, strict=True) if d for e in r.new} - touched
-    if queued:
-        # Keep the first request instant: the worker takes the longest waiting first.
-        session.connection().execute(_QUEUE_REPLAY, {"ids": sorted(queued), "now": now})
-    if not touched:
-        return results
-    ctx = ctx or Context.load(session)
-    tickets = ticket_records(session, sorted(touched))
-    # A ticket created here has no log but these events: no need to read them back.
-    fresh = created & touched
-    logged: dict[int, list[NormalizedEvent]] = {}
-    for result in results:
-        for event in result.new:
-            if (ticket_id := ids[(event.source, event.key)]) in fresh:
-                logged.setdefault(ticket_id, []).append(event)
-    done = projection.project_many(session, tickets, now, ctx, logged=logged)
-    projections = {(p.ticket.source, p.ticket.key): p for p in done}
-    for result, d in zip(results, later, strict=True):
-        keys = dict.fromkeys((e.source, e.key) for e in result.new)
-        result.projections = [] if d else [projections[key] for key in keys if key in projections]
-    return results
-
-
-def ticket_records(session: Session, ids: Sequence[int]) -> list[TicketRecord]:
-    """The tickets with these ids, in id order, read without the ORM."""
-    rows = bulk.select_in(session, TicketRow, _TICKET_COLUMNS, ("id",), (), ids, order_by=("id",))
-    return [TicketRecord(*row) for row in rows]
+def request_replay(session: Session, tickets: Sequence[TicketRow], now: datetime) -> None:
+    """Queue tickets for the clocks lane's projection, keeping the first request instant (the longest
+    waiting go first)."""
+    ids = [t.id for t in tickets if t.replay_requested_at is None]
+    if ids:
+        session.execute(update(TicketRow).where(TicketRow.id.in_(ids)).values(replay_requested_at=now))
 
 
 def find(session: Session, source: str, key: str) -> TicketRow | None:
@@ -215,19 +155,25 @@ def events_of(session: Session, ticket: TicketRow) -> list[TicketEventRow]:
     return list(session.scalars(query.order_by(TicketEventRow.at, TicketEventRow.id)))
 
 
-def replay(session: Session, ticket: TicketRow, now: datetime) -> Projection:
-    """Re-derive the ticket's snapshot and clocks from its log (repair)."""
-    return projection.project(session, ticket, Context.load(session), now)
+def logged_events(
+    session: Session, ticket_ids: Sequence[int], *, after_row: dict[int, int] | None = None
+) -> dict[int, list[tuple[int, NormalizedEvent]]]:
+    """The tickets' logged events with their row ids, by ticket: every event, or for the tickets that
+    ``after_row`` names only the rows after the given one (one statement either way)."""
+    later = after_row or {}
+    whole = [tid for tid in ticket_ids if tid not in later]
+    wanted: list[ColumnElement[bool]] = [TicketEventRow.ticket_id.in_(whole)] if whole else []
+    wanted += [and_(TicketEventRow.ticket_id == tid, TicketEventRow.id > row) for tid, row in later.items()]
+    found: dict[int, list[tuple[int, NormalizedEvent]]] = {tid: [] for tid in ticket_ids}
+    if not wanted:
+        return found
+    query = select(TicketEventRow.ticket_id, TicketEventRow.id, TicketEventRow.body).where(or_(*wanted))
+    for ticket_id, row_id, body in session.execute(query):
+        found[ticket_id].append((row_id, NormalizedEvent.model_validate(body)))
+    return found
 
 
-def replay_requested(session: Session, now: datetime, limit: int = 200) -> int:
-    """Worker job body: replay tickets queued by deferred ingestion, exclusions, calendar edits or
-    migrations, longest waiting first (several workers share the queue on PostgreSQL)."""
-    query = (
-        select(TicketRow)
-        .where(TicketRow.replay_requested_at.is_not(None))
-        .order_by(TicketRow.replay_requested_at, TicketRow.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return len(projection.project_many(session, list(session.scalars(query)), now))
+def events_until(session: Session, ticket: TicketRow, until: datetime) -> list[NormalizedEvent]:
+    """The ticket's logged events that happened at or before ``until`` (time travel)."""
+    query = select(TicketEventRow.body).where(TicketEventRow.ticket_id == ticket.id, TicketEventRow.at <= until)
+    return [NormalizedEvent.model_validate(body) for body in session.scalars(query)]

@@ -10,12 +10,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.core import bulk
 from app.core.instants import utc_iso
-from app.tickets.models import Ticket
+from app.tickets.models import TicketRow
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
 TICKET_FIELDS = (
@@ -47,7 +46,7 @@ class Subscription(NamedTuple):
     filter: dict[str, Any]
 
 
-def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
+def ticket_snapshot(ticket: TicketRow) -> dict[str, Any]:
     """The ticket fields every event carries."""
     return {name: getattr(ticket, name) for name in TICKET_FIELDS}
 
@@ -70,10 +69,10 @@ def wants(subscription: SubscriptionRow | Subscription, event_type: str, ticket:
 
 def enabled_subscriptions(session: Session) -> list[Subscription]:
     """The enabled subscriptions (id, event types, filter), read once per transaction with a Core
-    statement (no ORM objects, no autoflush); ``forget_subscriptions`` after changing one."""
+    statement; ``forget_subscriptions`` after changing one."""
     cached: list[Subscription] | None = session.info.get(_CACHE_KEY)
     if cached is None:
-        cached = [Subscription(*row) for row in bulk.select_all(session, _ENABLED)]
+        cached = [Subscription(*row) for row in session.execute(_ENABLED)]
         session.info[_CACHE_KEY] = cached
     return cached
 
@@ -87,7 +86,7 @@ def event(
     event_type: str,
     now: datetime,
     *,
-    ticket: Ticket | None = None,
+    ticket: TicketRow | None = None,
     clock: Mapping[str, Any] | None = None,
     clock_id: int | None = None,
     extra: Mapping[str, Any] | None = None,
@@ -113,7 +112,8 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
     wants one; their ids. One statement per table, whatever the number of events."""
     if not events:
         return []
-    ids = bulk.insert_returning_ids(session, OutboxEventRow, events)
+    returning = insert(OutboxEventRow).returning(OutboxEventRow.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(returning, list(events)))
     subscriptions = enabled_subscriptions(session)
     deliveries = [
         {
@@ -131,7 +131,7 @@ def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
         if wants(subscription, row["type"], row["payload"]["ticket"])
     ]
     if deliveries:
-        bulk.insert(session, DeliveryRow, deliveries)
+        session.execute(insert(DeliveryRow), deliveries)
     return ids
 
 

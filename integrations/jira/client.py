@@ -100,8 +100,14 @@ def build_jira(conn: JiraConnection, env: Mapping[str, str] | None = None) -> JI
     elif isinstance(conn.auth, DataCenterAuth):
         token_auth = read_secret(conn.auth.pat_env, env)
     client = JIRA(
-        server=conn.base_url, basic_auth=basic_auth, token_auth=token_auth, options={"check_update": False},
-        get_server_info=False, max_retries=0, timeout=conn.timeout_seconds, logging=False,
+        server=conn.base_url,
+        basic_auth=basic_auth,
+        token_auth=token_auth,
+        options={"check_update": False},
+        get_server_info=False,
+        max_retries=0,
+        timeout=conn.timeout_seconds,
+        logging=False,
     )
     # Skipping serverInfo keeps construction offline; the deployment comes from the connection.
     client.deploymentType = "Cloud" if conn.is_cloud else "Server"
@@ -111,8 +117,14 @@ def build_jira(conn: JiraConnection, env: Mapping[str, str] | None = None) -> JI
 class JiraClient:
     """The Jira calls the adapter needs, each retried and mapped to our error types."""
 
-    def __init__(self, conn: JiraConnection, jira: JIRA | None = None, *, retry: RetryPolicy | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        conn: JiraConnection,
+        jira: JIRA | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.conn = conn
         self.retry = retry or RetryPolicy.for_connection(conn)
         self._jira = jira
@@ -144,8 +156,9 @@ class JiraClient:
             if attempt >= self.retry.max_attempts or (wait is not None and wait > self.retry.max_delay):
                 raise RetryableError(f"Jira {what}: {reason} after {attempt} attempt(s)", retry_after=wait)
             delay = wait if wait is not None else self.retry.backoff(attempt)
-            log.warning("Jira %s: %s; retrying in %.1fs (attempt %d/%d)", what, reason, delay, attempt,
-                        self.retry.max_attempts)
+            log.warning(
+                "Jira %s: %s; retrying in %.1fs (attempt %d/%d)", what, reason, delay, attempt, self.retry.max_attempts
+            )
             self.retry.sleep(delay)
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -182,13 +195,15 @@ class JiraClient:
 
     def _enhanced_search(self, jql: str, token: str | None, size: int, fields: list[str], expand: str) -> JsonDict:
         # The library rewrites `fields` in place, hence the copy.
-        result = self.jira.enhanced_search_issues(jql, nextPageToken=token, maxResults=size, fields=list(fields),
-                                                  expand=expand, json_result=True)
+        result = self.jira.enhanced_search_issues(
+            jql, nextPageToken=token, maxResults=size, fields=list(fields), expand=expand, json_result=True
+        )
         return cast(JsonDict, result)
 
     def _classic_search(self, jql: str, start: int, size: int, fields: list[str], expand: str) -> JsonDict:
-        return self.jira.search_issues(jql, startAt=start, maxResults=size, fields=list(fields), expand=expand,
-                                       json_result=True)
+        return self.jira.search_issues(
+            jql, startAt=start, maxResults=size, fields=list(fields), expand=expand, json_result=True
+        )
 
     def changelog(self, key: str) -> Iterator[JsonDict]:
         """Every changelog history of an issue, oldest first (Cloud pages; DC returns it whole)."""
@@ -209,8 +224,10 @@ class JiraClient:
         """Every comment of an issue with its properties (JSM internal flag), oldest first."""
         start = 0
         while True:
-            page = self._get(f"issue/{key}/comment", {"startAt": start, "maxResults": PAGE_MAX,
-                                                       "expand": "properties", "orderBy": "created"})
+            page = self._get(
+                f"issue/{key}/comment",
+                {"startAt": start, "maxResults": PAGE_MAX, "expand": "properties", "orderBy": "created"},
+            )
             comments = page.get("comments") or []
             yield from comments
             start += len(comments)
@@ -220,8 +237,11 @@ class JiraClient:
     def status_categories(self) -> dict[str, str]:
         """Status id -> Jira statusCategory key, for every status on the site."""
         statuses = self._get("status")
-        return {str(s["id"]): str(s["statusCategory"]["key"]) for s in statuses
-                if s.get("id") and (s.get("statusCategory") or {}).get("key")}
+        return {
+            str(s["id"]): str(s["statusCategory"]["key"])
+            for s in statuses
+            if s.get("id") and (s.get("statusCategory") or {}).get("key")
+        }
 
     def issue(self, key: str, fields: list[str]) -> JsonDict:
         """One issue with the given fields."""

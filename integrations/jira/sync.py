@@ -78,8 +78,9 @@ def _comments(conn: JiraConnection, source: IssueSource, issue: Mapping[str, Any
     return source.comments(str(issue["key"]))
 
 
-def issue_events(conn: JiraConnection, source: IssueSource, issue: Mapping[str, Any],
-                 statuses: Mapping[str, str]) -> list[NormalizedEvent]:
+def issue_events(
+    conn: JiraConnection, source: IssueSource, issue: Mapping[str, Any], statuses: Mapping[str, str]
+) -> list[NormalizedEvent]:
     """All events of one issue: ``created`` (snapshot rolled back to creation), changes, comments."""
     key, fields = str(issue["key"]), issue.get("fields") or {}
     updated = translate.parse_time(fields["updated"])
@@ -88,18 +89,22 @@ def issue_events(conn: JiraConnection, source: IssueSource, issue: Mapping[str, 
     first_items: dict[str, tuple[datetime, JsonDict]] = {}
     for history in _histories(conn, source, issue):
         at = translate.parse_time(history["created"]) if history.get("created") else updated
-        changes += translate.history_events(conn, key, history, fallback_at=updated, categories=categories,
-                                            current_fields=fields)
+        changes += translate.history_events(
+            conn, key, history, fallback_at=updated, categories=categories, current_fields=fields
+        )
         for item in history.get("items") or []:
             slot = translate.first_items_key(conn, item)
             if slot is not None and (slot not in first_items or at < first_items[slot][0]):
                 first_items[slot] = (at, item)
-    initial = translate.rolled_back(conn, translate.snapshot(conn, issue),
-                                    {slot: item for slot, (_, item) in first_items.items()}, categories)
+    initial = translate.rolled_back(
+        conn, translate.snapshot(conn, issue), {slot: item for slot, (_, item) in first_items.items()}, categories
+    )
     events = [translate.created_event(conn, issue, fallback_at=updated, ticket=initial), *changes]
     reporter = fields.get("reporter")
-    events += [translate.comment_event(conn, key, comment, reporter=reporter, fallback_at=updated)
-               for comment in _comments(conn, source, issue)]
+    events += [
+        translate.comment_event(conn, key, comment, reporter=reporter, fallback_at=updated)
+        for comment in _comments(conn, source, issue)
+    ]
     return events
 
 

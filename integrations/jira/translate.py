@@ -149,20 +149,26 @@ def categories_from_issue(issue: Mapping[str, Any]) -> dict[str, str]:
     return {str(status["id"]): key} if status.get("id") and key else {}
 
 
-def created_event(conn: JiraConnection, issue: Mapping[str, Any], *, fallback_at: datetime,
-                  ticket: TicketSnapshot | None = None) -> NormalizedEvent:
+def created_event(
+    conn: JiraConnection, issue: Mapping[str, Any], *, fallback_at: datetime, ticket: TicketSnapshot | None = None
+) -> NormalizedEvent:
     """The ``created`` event of an issue, carrying its snapshot as of creation."""
     created = (issue.get("fields") or {}).get("created")
     return NormalizedEvent(
-        source=conn.name, key=str(issue["key"]), id=f"issue-{issue['id']}-created", type=EventType.created,
-        at=parse_time(created) if created else fallback_at, ticket=ticket or snapshot(conn, issue),
+        source=conn.name,
+        key=str(issue["key"]),
+        id=f"issue-{issue['id']}-created",
+        type=EventType.created,
+        at=parse_time(created) if created else fallback_at,
+        ticket=ticket or snapshot(conn, issue),
     )
 
 
 def deleted_event(conn: JiraConnection, issue: Mapping[str, Any], *, at: datetime) -> NormalizedEvent:
     """The ``deleted`` event of an issue."""
-    return NormalizedEvent(source=conn.name, key=str(issue["key"]), id=f"issue-{issue['id']}-deleted",
-                           type=EventType.deleted, at=at)
+    return NormalizedEvent(
+        source=conn.name, key=str(issue["key"]), id=f"issue-{issue['id']}-deleted", type=EventType.deleted, at=at
+    )
 
 
 def item_field(item: Mapping[str, Any]) -> str:
@@ -195,8 +201,13 @@ def _user_ref(item: Mapping[str, Any], side: str, current: Mapping[str, Any] | N
 
 
 def history_events(
-    conn: JiraConnection, key: str, history: Mapping[str, Any], *, fallback_at: datetime,
-    categories: Mapping[str, str], current_fields: Mapping[str, Any] | None = None,
+    conn: JiraConnection,
+    key: str,
+    history: Mapping[str, Any],
+    *,
+    fallback_at: datetime,
+    categories: Mapping[str, str],
+    current_fields: Mapping[str, Any] | None = None,
 ) -> list[NormalizedEvent]:
     """Events for the relevant items of one changelog history (one Jira change)."""
     created = history.get("created")
@@ -207,27 +218,44 @@ def history_events(
         common: dict[str, Any] = {"source": conn.name, "key": key, "id": f"chg-{history['id']}-{canonical}", "at": at}
         if canonical == STATUS:
             to_id = str(item["to"]) if item.get("to") is not None else ""
-            events.append(NormalizedEvent(
-                **common, type=EventType.status_changed, to=item.get("toString"),
-                to_category=category_for(conn, item.get("toString"), categories.get(to_id)),
-                **{"from": item.get("fromString")},
-            ))
+            events.append(
+                NormalizedEvent(
+                    **common,
+                    type=EventType.status_changed,
+                    to=item.get("toString"),
+                    to_category=category_for(conn, item.get("toString"), categories.get(to_id)),
+                    **{"from": item.get("fromString")},
+                )
+            )
         elif canonical == PRIORITY and item.get("toString"):
-            events.append(NormalizedEvent(
-                **common, type=EventType.priority_changed, to=map_priority(conn, item["toString"]),
-                **{"from": map_priority(conn, item.get("fromString"))},
-            ))
+            events.append(
+                NormalizedEvent(
+                    **common,
+                    type=EventType.priority_changed,
+                    to=map_priority(conn, item["toString"]),
+                    **{"from": map_priority(conn, item.get("fromString"))},
+                )
+            )
         elif canonical == ASSIGNEE:
             assignee = (current_fields or {}).get("assignee")
-            events.append(NormalizedEvent(
-                **common, type=EventType.assignee_changed, to=_user_ref(item, "to", assignee),
-                **{"from": _user_ref(item, "from", None)},
-            ))
+            events.append(
+                NormalizedEvent(
+                    **common,
+                    type=EventType.assignee_changed,
+                    to=_user_ref(item, "to", assignee),
+                    **{"from": _user_ref(item, "from", None)},
+                )
+            )
         elif canonical == RESOLUTION:
-            events.append(NormalizedEvent(
-                **common, type=EventType.field_changed, field="resolution", value=item.get("toString"),
-                **{"from": item.get("fromString")},
-            ))
+            events.append(
+                NormalizedEvent(
+                    **common,
+                    type=EventType.field_changed,
+                    field="resolution",
+                    value=item.get("toString"),
+                    **{"from": item.get("fromString")},
+                )
+            )
         else:
             events.extend(_custom_field_event(conn, item, common))
     return events
@@ -239,14 +267,25 @@ def _custom_field_event(conn: JiraConnection, item: Mapping[str, Any], common: d
         return []
     events = []
     if conn.mapping.tier is not None and fid == conn.mapping.tier.field_id:
-        events.append(NormalizedEvent(
-            **{**common, "id": f"{common['id']}-tier"}, type=EventType.field_changed, field="tier",
-            value=_tier_from_text(conn, item.get("toString")),
-            **{"from": _tier_from_text(conn, item.get("fromString"))},
-        ))
+        events.append(
+            NormalizedEvent(
+                **{**common, "id": f"{common['id']}-tier"},
+                type=EventType.field_changed,
+                field="tier",
+                value=_tier_from_text(conn, item.get("toString")),
+                **{"from": _tier_from_text(conn, item.get("fromString"))},
+            )
+        )
     if fid in conn.mapping.fields:
-        events.append(NormalizedEvent(**common, type=EventType.field_changed, field=fid,
-                                      value=item.get("toString"), **{"from": item.get("fromString")}))
+        events.append(
+            NormalizedEvent(
+                **common,
+                type=EventType.field_changed,
+                field=fid,
+                value=item.get("toString"),
+                **{"from": item.get("fromString")},
+            )
+        )
     return events
 
 
@@ -261,8 +300,9 @@ def is_public(comment: Mapping[str, Any]) -> bool:
     return not comment.get("visibility")
 
 
-def author_role(conn: JiraConnection, author: Mapping[str, Any] | None,
-                reporter: Mapping[str, Any] | None) -> AuthorRole:
+def author_role(
+    conn: JiraConnection, author: Mapping[str, Any] | None, reporter: Mapping[str, Any] | None
+) -> AuthorRole:
     """Who wrote a comment: ``system`` (apps, listed automation), ``agent`` or ``customer``."""
     ids = _person_ids(author)
     if not author or author.get("accountType") == "app" or ids & set(conn.mapping.system_accounts):
@@ -275,20 +315,35 @@ def author_role(conn: JiraConnection, author: Mapping[str, Any] | None,
     return AuthorRole.agent
 
 
-def comment_event(conn: JiraConnection, key: str, comment: Mapping[str, Any], *,
-                  reporter: Mapping[str, Any] | None, fallback_at: datetime) -> NormalizedEvent:
+def comment_event(
+    conn: JiraConnection,
+    key: str,
+    comment: Mapping[str, Any],
+    *,
+    reporter: Mapping[str, Any] | None,
+    fallback_at: datetime,
+) -> NormalizedEvent:
     """The ``comment`` event of a Jira comment, stamped with its creation time."""
     created = comment.get("created")
     author = comment.get("author")
     return NormalizedEvent(
-        source=conn.name, key=key, id=f"comment-{comment['id']}", type=EventType.comment,
-        at=parse_time(created) if created else fallback_at, author=person_id(author),
-        author_role=author_role(conn, author, reporter), public=is_public(comment),
+        source=conn.name,
+        key=key,
+        id=f"comment-{comment['id']}",
+        type=EventType.comment,
+        at=parse_time(created) if created else fallback_at,
+        author=person_id(author),
+        author_role=author_role(conn, author, reporter),
+        public=is_public(comment),
     )
 
 
-def rolled_back(conn: JiraConnection, current: TicketSnapshot, first_items: Mapping[str, Mapping[str, Any]],
-                categories: Mapping[str, str]) -> TicketSnapshot:
+def rolled_back(
+    conn: JiraConnection,
+    current: TicketSnapshot,
+    first_items: Mapping[str, Mapping[str, Any]],
+    categories: Mapping[str, str],
+) -> TicketSnapshot:
     """The snapshot as of creation: the current one with each changed field set to its first ``from``."""
     update: dict[str, Any] = {}
     if STATUS in first_items:

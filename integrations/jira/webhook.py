@@ -50,8 +50,13 @@ def _secret(env_name: str, env: Mapping[str, str] | None) -> bytes:
         raise WebhookRejected(f"webhook authentication is not configured: {exc}", status=503) from exc
 
 
-def verify(conn: JiraConnection, headers: Mapping[str, str], body: bytes, query: Mapping[str, str],
-           env: Mapping[str, str] | None = None) -> None:
+def verify(
+    conn: JiraConnection,
+    headers: Mapping[str, str],
+    body: bytes,
+    query: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Raise ``WebhookRejected`` unless every configured check passes.
 
     ``webhook_secret_env``: ``X-Hub-Signature: sha256=<hex>``, the HMAC-SHA256 of
@@ -101,29 +106,34 @@ def _issue(payload: Mapping[str, Any]) -> Mapping[str, Any]:
         comment_self = str((payload.get("comment") or {}).get("self") or "")
         match = _ISSUE_IN_COMMENT_SELF.search(comment_self)
         hint = f" (comment.self names issue id {match.group(1)}; its key is unknown)" if match else ""
-        advice = ("; subscribe to 'Issue updated', which carries the comment with its issue"
-                  if payload.get("comment") else "")
+        advice = (
+            "; subscribe to 'Issue updated', which carries the comment with its issue" if payload.get("comment") else ""
+        )
         raise WebhookRejected(
             f"{payload.get('webhookEvent')} without an issue object cannot be routed to a ticket{hint}{advice}",
-            status=422)
+            status=422,
+        )
     return issue
 
 
-def _with_ids(headers: Mapping[str, str], payload: Mapping[str, Any], suffix: str,
-              obj: Mapping[str, Any]) -> dict[str, Any]:
+def _with_ids(
+    headers: Mapping[str, str], payload: Mapping[str, Any], suffix: str, obj: Mapping[str, Any]
+) -> dict[str, Any]:
     # Jira always sends changelog and comment ids; if one is ever missing, fall back to a stable id.
     return dict(obj) if obj.get("id") else {**obj, "id": fallback_id(headers, payload, suffix)}
 
 
-def _comment_events(conn: JiraConnection, headers: Mapping[str, str], payload: Mapping[str, Any],
-                    issue: Mapping[str, Any], at: datetime) -> list[NormalizedEvent]:
+def _comment_events(
+    conn: JiraConnection, headers: Mapping[str, str], payload: Mapping[str, Any], issue: Mapping[str, Any], at: datetime
+) -> list[NormalizedEvent]:
     comment = _with_ids(headers, payload, "comment", payload["comment"])
     reporter = (issue.get("fields") or {}).get("reporter")
     return [translate.comment_event(conn, str(issue["key"]), comment, reporter=reporter, fallback_at=at)]
 
 
-def _updated_events(conn: JiraConnection, headers: Mapping[str, str], payload: Mapping[str, Any],
-                    at: datetime) -> list[NormalizedEvent]:
+def _updated_events(
+    conn: JiraConnection, headers: Mapping[str, str], payload: Mapping[str, Any], at: datetime
+) -> list[NormalizedEvent]:
     issue = _issue(payload)
     fields = issue.get("fields") or {}
     events: list[NormalizedEvent] = []
@@ -132,8 +142,14 @@ def _updated_events(conn: JiraConnection, headers: Mapping[str, str], payload: M
         history = _with_ids(headers, payload, "changelog", changelog)
         # A webhook changelog has no `created`; the issue's `updated` is stamped in the same change.
         change_at = translate.parse_time(fields["updated"]) if fields.get("updated") else at
-        events += translate.history_events(conn, str(issue["key"]), history, fallback_at=change_at,
-                                           categories=translate.categories_from_issue(issue), current_fields=fields)
+        events += translate.history_events(
+            conn,
+            str(issue["key"]),
+            history,
+            fallback_at=change_at,
+            categories=translate.categories_from_issue(issue),
+            current_fields=fields,
+        )
     if isinstance(payload.get("comment"), Mapping) and payload.get("issue_event_type_name") != "issue_comment_deleted":
         events += _comment_events(conn, headers, payload, issue, at)
     return events
@@ -144,8 +160,13 @@ def parse(conn: JiraConnection, headers: Mapping[str, str], payload: Any) -> lis
     if not isinstance(payload, Mapping):
         raise WebhookRejected("webhook body is not a JSON object", status=400)
     kind = payload.get("webhookEvent")
-    if kind not in ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
-                    "comment_created", "comment_updated"):
+    if kind not in (
+        "jira:issue_created",
+        "jira:issue_updated",
+        "jira:issue_deleted",
+        "comment_created",
+        "comment_updated",
+    ):
         return []
     at = _payload_time(payload)
     try:
@@ -161,4 +182,3 @@ def parse(conn: JiraConnection, headers: Mapping[str, str], payload: Any) -> lis
     except (KeyError, TypeError, ValueError) as exc:
         # Pydantic's ValidationError is a ValueError: a body we cannot read is the sender's problem.
         raise WebhookRejected(f"unreadable {kind} body: {exc}", status=400) from exc
-

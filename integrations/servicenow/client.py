@@ -117,8 +117,10 @@ class PysnowTableClient:
                 # Without a token_updater, requests-oauthlib raises TokenUpdated after refreshing an
                 # expired token mid-sync; the refreshed token lives on in the session, so keep going.
                 client = pysnow.OAuthClient(
-                    client_id=resolve_env(auth.client_id_env), client_secret=resolve_env(auth.client_secret_env),
-                    token_updater=lambda token: None, **common,
+                    client_id=resolve_env(auth.client_id_env),
+                    client_secret=resolve_env(auth.client_secret_env),
+                    token_updater=lambda token: None,
+                    **common,
                 )
                 client.set_token(client.generate_token(resolve_env(auth.user_env), resolve_env(auth.password_env)))
                 return client
@@ -139,8 +141,14 @@ class PysnowTableClient:
 
         def attempt() -> TablePage:
             response = reader.get(
-                query=query, fields=fields, limit=limit, offset=offset, stream=True,
-                display_value=False, exclude_reference_link=True, suppress_pagination_header=False,
+                query=query,
+                fields=fields,
+                limit=limit,
+                offset=offset,
+                stream=True,
+                display_value=False,
+                exclude_reference_link=True,
+                suppress_pagination_header=False,
             )
             rows = list(response.all())  # raises HTTPError lazily, on the first read
             total = response.headers.get("X-Total-Count")

@@ -114,8 +114,10 @@ class ServiceNowMapping(BaseModel):
 
     def state_label(self, table: str, state: str) -> str:
         """A human label for a state code (the code itself when unknown)."""
-        labels = self.state_labels if self.state_labels is not None else (
-            INCIDENT_STATE_LABELS if table == "incident" else {}
+        labels = (
+            self.state_labels
+            if self.state_labels is not None
+            else (INCIDENT_STATE_LABELS if table == "incident" else {})
         )
         return labels.get(state, state)
 
@@ -178,8 +180,18 @@ class ServiceNowConnection(ConnectionSpec):
         """``sysparm_fields`` for ticket records: values, plus the dot-walked names we need."""
         customer = self.mapping.customer_field
         fields = [
-            "sys_id", "number", "short_description", "opened_at", "sys_created_on", "sys_updated_on",
-            "sys_mod_count", "impact", "urgency", customer, f"{customer}.user_name", *self.tracked_fields(),
+            "sys_id",
+            "number",
+            "short_description",
+            "opened_at",
+            "sys_created_on",
+            "sys_updated_on",
+            "sys_mod_count",
+            "impact",
+            "urgency",
+            customer,
+            f"{customer}.user_name",
+            *self.tracked_fields(),
         ]
         if self.mapping.tier.field:
             fields.append(self.mapping.tier.field)

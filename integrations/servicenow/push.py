@@ -135,8 +135,11 @@ def parse(conn: ServiceNowConnection, payload: Any) -> list[NormalizedEvent]:
         at = parse_sn_time(push.at) or parse_sn_time(record.get("sys_updated_on"))
         if at is None or not record.get("number"):
             raise WebhookRejected("a delete push needs at and record.number", status=400)
-        return [NormalizedEvent(source=conn.name, key=record["number"], id=f"deleted-{push.sys_id}",
-                                type=EventType.deleted, at=at)]
+        return [
+            NormalizedEvent(
+                source=conn.name, key=record["number"], id=f"deleted-{push.sys_id}", type=EventType.deleted, at=at
+            )
+        ]
     try:
         if push.operation == "insert":
             events = [created_event(conn, record)]
@@ -151,10 +154,18 @@ def parse(conn: ServiceNowConnection, payload: Any) -> list[NormalizedEvent]:
             at = parse_sn_time(record.get("sys_updated_on")) or parse_sn_time(push.at)
             if at is None:
                 raise WebhookRejected("record.sys_updated_on is missing", status=400)
-            events = modification_events(conn, record, Modification(
-                at=at, changed=changed, before=before, after=after,
-                event_id=push_id_maker(push.sys_id, push.sys_mod_count), latest=changed,
-            ))
+            events = modification_events(
+                conn,
+                record,
+                Modification(
+                    at=at,
+                    changed=changed,
+                    before=before,
+                    after=after,
+                    event_id=push_id_maker(push.sys_id, push.sys_mod_count),
+                    latest=changed,
+                ),
+            )
         events += [journal_event(conn, record, entry.model_dump()) for entry in push.journal]
     except ValueError as exc:  # a timestamp not in value form
         raise WebhookRejected(f"unreadable push: {exc}", status=400) from exc

@@ -31,8 +31,16 @@ from integrations.servicenow.client import TableClient
 from integrations.servicenow.config import ServiceNowConnection
 from integrations.servicenow.translate import format_sn_time, history_events, journal_event, parse_sn_time
 
-AUDIT_FIELDS = ["sys_id", "documentkey", "fieldname", "oldvalue", "newvalue", "record_checkpoint",
-                "sys_created_on", "user"]
+AUDIT_FIELDS = [
+    "sys_id",
+    "documentkey",
+    "fieldname",
+    "oldvalue",
+    "newvalue",
+    "record_checkpoint",
+    "sys_created_on",
+    "user",
+]
 JOURNAL_FIELDS = ["sys_id", "element_id", "element", "sys_created_on", "sys_created_by"]
 ID_BATCH = 100  # sys_ids per IN list, to keep request URLs short
 
@@ -63,7 +71,7 @@ def _all_rows(client: TableClient, table: str, query: str, fields: list[str], li
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def page_events(
@@ -76,12 +84,14 @@ def page_events(
     tracked = ",".join(conn.tracked_fields())
     for ids in _chunks(list(by_id), ID_BATCH):
         in_ids = ",".join(ids)
-        audit_query = (f"tablename={conn.table}^documentkeyIN{in_ids}^fieldnameIN{tracked}"
-                       "^ORDERBYsys_created_on^ORDERBYsys_id")
+        audit_query = (
+            f"tablename={conn.table}^documentkeyIN{in_ids}^fieldnameIN{tracked}^ORDERBYsys_created_on^ORDERBYsys_id"
+        )
         for row in _all_rows(client, "sys_audit", audit_query, AUDIT_FIELDS, conn.history_page_size):
             audits[row["documentkey"]].append(row)
-        journal_query = (f"name={conn.table}^element_idIN{in_ids}^elementINcomments,work_notes"
-                         "^ORDERBYsys_created_on^ORDERBYsys_id")
+        journal_query = (
+            f"name={conn.table}^element_idIN{in_ids}^elementINcomments,work_notes^ORDERBYsys_created_on^ORDERBYsys_id"
+        )
         for row in _all_rows(client, "sys_journal_field", journal_query, JOURNAL_FIELDS, conn.history_page_size):
             journals[row["element_id"]].append(row)
 
@@ -90,8 +100,11 @@ def page_events(
         mod_count = int(record.get("sys_mod_count") or 0)
         # Audit rows newer than the record we read belong to a later read of it; the
         # record's sys_updated_on moved, so the next sync sees them with a fresh record.
-        rows = [r for r in audits[sys_id] if not r.get("record_checkpoint", "").isdigit()
-                or int(r["record_checkpoint"]) <= mod_count]
+        rows = [
+            r
+            for r in audits[sys_id]
+            if not r.get("record_checkpoint", "").isdigit() or int(r["record_checkpoint"]) <= mod_count
+        ]
         events += history_events(conn, record, rows)
         events += [journal_event(conn, record, row) for row in journals[sys_id]]
     return sorted(events, key=lambda event: (event.at, event.id))

@@ -124,21 +124,31 @@ def modification_events(conn: ServiceNowConnection, record: Row, mod: Modificati
         old_cat = mapping.status_category(conn.table, old_state, mod.before.get(hold, ""))
         new_cat = mapping.status_category(conn.table, new_state, mod.after.get(hold, ""))
         if (old_state, old_cat) != (new_state, new_cat):
-            events.append(event(
-                "status", EventType.status_changed, to=mapping.state_label(conn.table, new_state),
-                to_category=new_cat, **{"from": mapping.state_label(conn.table, old_state) if old_state else None},
-            ))
+            events.append(
+                event(
+                    "status",
+                    EventType.status_changed,
+                    to=mapping.state_label(conn.table, new_state),
+                    to_category=new_cat,
+                    **{"from": mapping.state_label(conn.table, old_state) if old_state else None},
+                )
+            )
     for name in sorted(mod.changed - {"state", hold}):
         old, new = mod.before.get(name, ""), mod.after.get(name, "")
         if name == "priority":
             if mapping.map_priority(new) and mapping.map_priority(old) != mapping.map_priority(new):
-                events.append(event("priority", EventType.priority_changed, to=mapping.map_priority(new),
-                                    **{"from": mapping.map_priority(old)}))
+                events.append(
+                    event(
+                        "priority",
+                        EventType.priority_changed,
+                        to=mapping.map_priority(new),
+                        **{"from": mapping.map_priority(old)},
+                    )
+                )
         elif name == "assigned_to":
             events.append(event("assignee", EventType.assignee_changed, to=new or None, **{"from": old or None}))
         elif name in conn.tracked_fields():
-            events.append(event(name, EventType.field_changed, field=name, value=new or None,
-                                **{"from": old or None}))
+            events.append(event(name, EventType.field_changed, field=name, value=new or None, **{"from": old or None}))
         if name == conn.tier_base_field() and name in mod.latest and mapping.tier.field:
             tier = mapping.tier.resolve(_text(record, mapping.tier.field))
             events.append(event("tier", EventType.field_changed, field="tier", value=tier))
@@ -231,9 +241,16 @@ def history_events(conn: ServiceNowConnection, record: Row, audit_rows: Iterable
         prefix = f"chg-{sys_id}-{number}" if number is not None else f"audit-{_text(group[0], 'sys_id')}"
         event_id = _id_maker(prefix, per_field=number is not None)
         changed = {_text(row, "fieldname") for row in group}
-        events += modification_events(conn, record, Modification(
-            at=min(_required_time(row, "sys_created_on") for row in group), changed=changed,
-            before=before, after=dict(state), event_id=event_id,
-            latest={name for name in changed if last_group[name] == index},
-        ))
+        events += modification_events(
+            conn,
+            record,
+            Modification(
+                at=min(_required_time(row, "sys_created_on") for row in group),
+                changed=changed,
+                before=before,
+                after=dict(state),
+                event_id=event_id,
+                latest={name for name in changed if last_group[name] == index},
+            ),
+        )
     return events

@@ -88,8 +88,11 @@ class WriteBack:
     def _assignment(assignee: str | None) -> dict[str, Any]:
         if not assignee:
             raise PermanentError("an assign write-back needs an assignee (user sys_id, or group:<sys_id>)")
-        field, value = ("assignment_group", assignee[len(GROUP_PREFIX):]) if assignee.startswith(GROUP_PREFIX) \
+        field, value = (
+            ("assignment_group", assignee[len(GROUP_PREFIX) :])
+            if assignee.startswith(GROUP_PREFIX)
             else ("assigned_to", assignee)
+        )
         if not SYS_ID.match(value):
             raise PermanentError(f"{field} must be a 32-character sys_id")
         return {field: value}

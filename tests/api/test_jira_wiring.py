@@ -11,9 +11,9 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.connections import service as connection_service
 from app.connections.models import WebhookReceiptRow
 from app.core.db import Database
+from app.ingestion import sync
 from app.tickets.models import TicketEventRow
 from tests.api.factories import CALENDAR_YAML, POLICY_YAML, apply
 from tests.conftest import FakeClock, project_queued
@@ -125,7 +125,7 @@ def test_sync_stores_pages_then_cursor_and_survives_failures(
         fake.add_issue(make_issue(n, created=T0, updated=T0 + minutes(n)))
     conn = {**CONNECTION, "base_url": url, "page_size": 3, "max_retries": 1}
     apply(client, admin_headers, yaml.safe_dump(conn))
-    report = connection_service.run_sync(db, "jira", clock)
+    report = sync.run_sync(db, "jira", clock)
     assert report.error is None
     assert report.new >= 7
     assert report.pages >= 3
@@ -133,9 +133,9 @@ def test_sync_stores_pages_then_cursor_and_survives_failures(
     assert cursor is not None
     assert _count(db, TicketEventRow) == report.new
     # A second pass finds only what the overlap window re-reads: nothing new.
-    assert connection_service.run_sync(db, "jira", clock).new == 0
+    assert sync.run_sync(db, "jira", clock).new == 0
     fake.fail(50, 500)
-    failed = connection_service.run_sync(db, "jira", clock, full=True)
+    failed = sync.run_sync(db, "jira", clock, full=True)
     assert failed.error is not None
     status = client.get("/api/v1/connections/jira", headers=admin_headers).json()["sync"]
     assert status["cursor"] == cursor

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.connections import service as connection_service
 from app.core.db import Database
+from app.ingestion import sync
 from tests.api.factories import apply
 from tests.conftest import FakeClock
 from tests.fakes.loopback import serve_asgi
@@ -77,7 +77,7 @@ def test_sync_replays_audit_history_into_clocks(
     fake.add("sys_audit", *inc60_history())
     apply(client, admin_headers, POLICY)
     _apply_connection(client, admin_headers, base_url=url)
-    report = connection_service.run_sync(db, "servicenow", clock)
+    report = sync.run_sync(db, "servicenow", clock)
     assert report.error is None, report.error
     assert report.new > 3
     body = client.get("/api/v1/tickets/servicenow/INC0000060", headers=admin_headers).json()
@@ -85,7 +85,7 @@ def test_sync_replays_audit_history_into_clocks(
     (resolution,) = [c for c in body["clocks"] if c["metric"] == "resolution"]
     assert resolution["state"] == "stopped"
     assert any(span["kind"] == "paused" for span in resolution["timeline"])  # the On Hold (Awaiting Caller) stretch
-    assert connection_service.run_sync(db, "servicenow", clock).new == 0
+    assert sync.run_sync(db, "servicenow", clock).new == 0
     assert INC60_ID in {
         e["event"]["id"].split("-")[1]
         for e in client.get("/api/v1/tickets/servicenow/INC0000060/events", headers=admin_headers).json()

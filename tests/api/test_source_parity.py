@@ -15,8 +15,8 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.connections import service as connection_service
 from app.core.db import Database
+from app.ingestion import sync
 from app.tickets.models import TicketEventRow
 from tests.api.factories import apply
 from tests.conftest import FakeClock, project_queued
@@ -110,9 +110,9 @@ def test_jira_webhooks_sync_and_both_give_identical_clocks(
     _deliver_jira(client, "hooks", WEBHOOKS)
     # The comment webhook left the event loop to ask Jira for the reporter (enrichment), once.
     assert len([c for c in fake.calls("GET", "/issue/TES-41") if "reporter" in str(c.query)]) == 1
-    assert connection_service.run_sync(db, "synced", clock).error is None
+    assert sync.run_sync(db, "synced", clock).error is None
     _deliver_jira(client, "both", [*reversed(WEBHOOKS), *WEBHOOKS[:3]])
-    assert connection_service.run_sync(db, "both", clock).error is None
+    assert sync.run_sync(db, "both", clock).error is None
     _deliver_jira(client, "both", WEBHOOKS)
     assert project_queued(db, clock) == 2  # the webhooks' tickets (hooks, both); sync projected its own
 
@@ -182,7 +182,7 @@ def test_servicenow_push_and_sync_give_identical_clocks(
         response = client.post("/webhooks/servicenow/pushed", content=body, headers=signed(body))
         assert response.status_code == 200, response.text
     assert project_queued(db, clock) == 1
-    assert connection_service.run_sync(db, "synced", clock).error is None
+    assert sync.run_sync(db, "synced", clock).error is None
     clock.set(clock.current.replace(year=2026))
     pushed = _comparable(client, admin_headers, "pushed", "INC0000060")
     synced = _comparable(client, admin_headers, "synced", "INC0000060")

@@ -1,24 +1,19 @@
-"""The projection's Core writes: only what changed is written, and listeners' changes are stored."""
+"""The projection writes only what changed: a repeat projection, resumed or replayed in full, writes nothing."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import fields
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.clocks import projection
 from app.clocks.context import Context
-from app.clocks.models import ClockRow
 from app.core.db import Database
 from app.tickets import service
-from app.tickets.models import TicketRecord
+from app.tickets.models import TicketRow
 from tests.api.factories import created, setup_support
 
 LATER = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
@@ -36,7 +31,7 @@ def ticket_id(client: TestClient, admin_headers: dict[str, str], db: Database) -
 
 
 class _Statements(logging.Handler):
-    """The SQL statements logged where SQLAlchemy echoes them (``app.core.bulk`` logs its own there)."""
+    """The SQL statements SQLAlchemy echoes."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -44,7 +39,7 @@ class _Statements(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.INFO:
-            self.seen.append(re.sub(r"^\[bulk[a-z ]*\] ", "", " ".join(record.getMessage().split())))
+            self.seen.append(" ".join(record.getMessage().split()))
 
 
 @pytest.fixture
@@ -58,63 +53,19 @@ def statements() -> Iterator[list[str]]:
     logger.setLevel(level)
 
 
-def _project(db: Database, ticket_id: int, now: datetime) -> None:
+def _project(db: Database, ticket_id: int, now: datetime, *, full: bool) -> None:
     with db.transaction() as session:
-        ticket = session.get(service.TicketRow, ticket_id)
+        ticket = session.get(TicketRow, ticket_id)
         assert ticket is not None
-        projection.project(session, ticket, Context.load(session), now)
+        projection.project(session, [ticket], now, Context.load(session), full=full)
 
 
+@pytest.mark.parametrize("full", [False, True])
 def test_a_repeat_projection_at_the_same_instant_writes_nothing(
-    db: Database, ticket_id: int, statements: list[str]
+    db: Database, ticket_id: int, statements: list[str], full: bool
 ) -> None:
-    _project(db, ticket_id, LATER)
+    _project(db, ticket_id, LATER, full=full)
     assert any(s.startswith("UPDATE clocks") for s in statements)
     statements.clear()
-    _project(db, ticket_id, LATER)
+    _project(db, ticket_id, LATER, full=full)
     assert not any(s.startswith(("UPDATE", "INSERT", "DELETE")) for s in statements)
-
-
-def test_only_changed_columns_are_set(db: Database, ticket_id: int, statements: list[str]) -> None:
-    _project(db, ticket_id, LATER)
-    updates = [s for s in statements if s.startswith("UPDATE clocks")]
-    assert updates
-    for update in updates:
-        assert "evaluated_at=" in update
-        assert "elapsed_seconds=" in update
-        assert "ticket_id=" not in update
-        assert "metric=" not in update
-    ticket_updates = [s for s in statements if s.startswith("UPDATE tickets")]
-    assert ticket_updates
-    assert all("title=" not in s for s in ticket_updates)
-
-
-def test_values_a_listener_changes_are_stored(db: Database, ticket_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    def mark(session: Session, projections: Sequence[projection.Projection], now: datetime) -> None:
-        for done in projections:
-            for change in done.changes:
-                assert change.row.id is not None
-                change.row.next_action_at = MARK
-
-    monkeypatch.setattr(projection, "LISTENERS", [*projection.LISTENERS, mark])
-    _project(db, ticket_id, LATER)
-    with db.transaction(write=False) as session:
-        stored = list(session.scalars(select(ClockRow.next_action_at).where(ClockRow.ticket_id == ticket_id)))
-    assert stored
-    assert set(stored) == {MARK}
-
-
-def test_a_ticket_record_reads_what_the_orm_reads(db: Database, ticket_id: int) -> None:
-    # The ingestion writer projects records, the other callers ORM rows: the same values either way.
-    columns = [f.name for f in fields(TicketRecord)]
-    assert columns == [column.name for column in service.TicketRow.__table__.c]
-    with db.transaction(write=False) as session:
-        (record,) = service.ticket_records(session, [ticket_id])
-        row = session.get(service.TicketRow, ticket_id)
-        assert row is not None
-        for name in columns:
-            assert getattr(record, name) == getattr(row, name), name
-            assert type(getattr(record, name)) is type(getattr(row, name)), name
-    assert record.deleted is False
-    assert record.opened_at is not None
-    assert record.opened_at.tzinfo is not None

@@ -59,7 +59,7 @@ def _seed(db: Database, opened: datetime) -> None:
         for n in range(TICKETS)
     ]
     with db.transaction() as session:
-        ticket_service.append(session, events, opened)
+        ticket_service.append(session, [events], opened)
         version = session.scalars(select(PolicyVersionRow)).one()
         query = select(TicketRow.key, TicketRow.id).where(TicketRow.source == "api")
         ids = {key: ticket_id for key, ticket_id in session.execute(query)}

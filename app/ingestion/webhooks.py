@@ -2,32 +2,25 @@
 
 A delivery is checked (signature or token) and translated into normalized events before the
 answer (on the event loop unless that needs I/O), so a bad one gets its 4xx and leaves nothing.
-Its events and a receipt are then stored through the group-commit writer, and the worker projects
-the tickets right after (deferred projection, ADR 7: projecting inside the request held webhooks
-to ~240/s).
+Its events and a receipt are then stored through the ingestion writer, and the clocks lane
+projects the tickets right after: the source gets its answer as soon as the events are safe.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from app.connections import service
-from app.connections.models import WebhookReceiptRow
-from app.core import bulk
 from app.core.db import Database
 from app.core.errors import AppError, NotFound
+from app.ingestion.writer import app_writer
 from app.tickets.events import NormalizedEvent
-from app.tickets.service import IngestResult
-from app.tickets.writer import app_writer
 from integrations.base import PermanentError, RetryableError, SourceNeeded, TicketAdapter, WebhookRejected
 
 webhooks_router = APIRouter(prefix="/webhooks", tags=["inbound webhooks"])
@@ -116,39 +109,22 @@ async def _events(
         return await run_in_threadpool(_parse, adapter, headers, body, False)
 
 
-def store_receipts(session: Session, deliveries: Sequence[tuple[Any, IngestResult]], now: datetime) -> list[WebhookOut]:
-    """The writer's after-step for a batch's webhooks: one receipt per delivery (the first one wins) saying
-    what arrived, when and what it changed, all in one statement; the answers."""
-    rows = [
-        {
-            "connection": connection,
-            "delivery_id": delivery[:200],
-            "received_at": now,
-            "events_new": len(result.new),
-            "events_duplicate": len(result.duplicate),
-        }
-        for (connection, delivery), result in deliveries
-    ]
-    bulk.insert(session, WebhookReceiptRow, rows, ignore_conflicts=True)
-    return [WebhookOut(accepted=len(r.new), duplicates=len(r.duplicate)) for _, r in deliveries]
-
-
 async def _receive(kind: str, connection: str, request: Request) -> WebhookOut:
-    """Verify and parse a delivery, then store its events and receipt; the worker projects the tickets."""
+    """Verify and parse a delivery, then store its events and receipt; the clocks lane projects the tickets."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     db: Database = request.app.state.db
     events = await _events(db, kind, connection, headers, dict(request.query_params), body)
     delivery = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(body).hexdigest()
-    answer: WebhookOut = await app_writer(request).submit(events, store_receipts, (connection, delivery), deferred=True)
-    return answer
+    result = await app_writer(request).submit(events, deferred=True, receipt=(connection, delivery))
+    return WebhookOut(accepted=len(result.new), duplicates=len(result.duplicate))
 
 
 @webhooks_router.post("/jira/{connection}")
 async def jira_webhook(connection: str, request: Request) -> WebhookOut:
     """Jira webhook receiver: `X-Hub-Signature` HMAC (Cloud, Data Center with secret) or `?token=` (Data Center).
 
-    Events are stored before the answer and the tickets' clocks updated by the worker right after;
+    Events are stored before the answer and the tickets' clocks updated by the clocks lane right after;
     a repeated delivery changes nothing.
     """
     return await _receive("jira", connection, request)
@@ -159,6 +135,6 @@ async def servicenow_webhook(connection: str, request: Request) -> WebhookOut:
     """ServiceNow push receiver (Business Rule / Flow REST step): HMAC signature header or bearer token.
 
     Idempotent by `sys_id` + `sys_mod_count`: a repeated push changes nothing. Events are stored before
-    the answer and the tickets' clocks updated by the worker right after.
+    the answer and the tickets' clocks updated by the clocks lane right after.
     """
     return await _receive("servicenow", connection, request)

@@ -1,12 +1,11 @@
-"""The projection listener: outbound events for clock transitions, escalation levels fired exactly once,
-and each clock's ``next_action_at`` pulled forward to its next unfired level.
+"""Reacting to projected clocks: outbound events for clock transitions, escalation levels fired exactly
+once, and each clock's ``next_action_at`` pulled forward to its next unfired level.
 
-It runs inside every projection's transaction (``app.clocks.projection.LISTENERS``),
-so whatever re-derives a ticket — an inbound event, the escalation scanner, a
-repair — fires the levels that are due and writes their actions to the outbox
-in the same commit as the clock state. ``fired_levels`` is unique on
-``(clock_id, cycle, level_key)`` and written insert-if-absent: of any number of
-concurrent projections, exactly one records a level and emits its actions.
+``app.ingestion.flow`` calls :func:`react` right after every projection, in its transaction, so
+whatever re-derives a ticket — an inbound event, the escalation scanner, a repair — fires the
+levels that are due and writes their actions to the outbox in the same commit as the clock state.
+``fired_levels`` is unique on ``(clock_id, cycle, level_key)`` and written insert-if-absent: of any
+number of concurrent projections, exactly one records a level and emits its actions.
 """
 
 from __future__ import annotations
@@ -19,23 +18,21 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.clocks.projection import ClockChange, Projection
+from app.clocks.projection import VIEW_FIELDS, ClockChange, Projection
 from app.clocks.state import ClockState, ClockStatus
 from app.core.db import insert_ignoring_conflicts
 from app.core.instants import utc_iso
 from app.escalations import writeback
 from app.escalations.levels import PlannedLevel, may_fire, plan
 from app.escalations.models import FiredLevelRow
-from app.tickets.models import Ticket
+from app.tickets.models import TicketRow
 from app.webhooks import outbox
-
-VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason")
 
 
 def clock_document(change: ClockChange) -> dict[str, Any]:
     """The clock as events carry it: the engine's fields (no timeline) plus its id and policy version."""
     # The projection stored ``change.after.as_dict()`` as the row's detail.
-    detail = change.row.values["detail"]
+    detail = change.row.detail
     doc = {name: value for name, value in detail.items() if name != "timeline"}
     return {**doc, "id": change.row.id, "policy_version": change.row.policy_version}
 
@@ -47,7 +44,7 @@ def _view(state: ClockState) -> dict[str, object]:
 def _transition(change: ClockChange) -> str | None:
     """The event type a clock's move from ``before`` to ``after`` calls for, if any."""
     before, after = change.before, change.after
-    if after.met and (before is None or before["met"] is not True):
+    if after.met and (before is None or not before["met"]):
         return "sla.met"
     if after.state is ClockStatus.paused and (before is None or before["state"] != "paused"):
         return "sla.paused"
@@ -78,7 +75,7 @@ def _fired_levels(session: Session, clock_ids: list[int]) -> dict[tuple[int, int
 
 def _fire(
     session: Session,
-    ticket: Ticket,
+    ticket: TicketRow,
     change: ClockChange,
     level: PlannedLevel,
     now: datetime,
@@ -114,7 +111,7 @@ def _fire(
 
 def _correct(
     session: Session,
-    ticket: Ticket,
+    ticket: TicketRow,
     change: ClockChange,
     planned: dict[str, PlannedLevel],
     fired: dict[str, FiredLevelRow],
@@ -136,7 +133,7 @@ def _correct(
     return True
 
 
-def on_projections(session: Session, projections: Sequence[Projection], now: datetime) -> None:
+def react(session: Session, projections: Sequence[Projection], now: datetime) -> None:
     """Emit transition events, fire due levels and schedule the next one for every clock just projected
     (the outbox events of the whole batch in one write, in the order of the projections)."""
     escalating = [p for p in projections if p.policy is not None and p.policy.spec.escalations]
@@ -181,11 +178,3 @@ def _on_projection(
         if upcoming:
             current = change.row.next_action_at
             change.row.next_action_at = min(upcoming) if current is None else min(current, *upcoming)
-
-
-def register() -> None:
-    """Hook the listener into the projection (once)."""
-    from app.clocks.projection import LISTENERS
-
-    if on_projections not in LISTENERS:
-        LISTENERS.append(on_projections)

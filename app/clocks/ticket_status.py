@@ -1,0 +1,142 @@
+"""A ticket's SLA status: its snapshot and every clock of its policy version, now or as of an instant.
+
+Now: the ticket's stored fold (``replay_states``) read at the instant for the cycles it kept, and the
+stored rows of the cycles that finished before them, so a read costs the same however long the
+ticket's history is; a ticket whose fold is not current (queued for projection, configuration
+changed since) is replayed from its log. As of an instant (``?at=``, audits): the events known up to
+it replayed through the engine. Nothing is stored either way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clocks import replay_state
+from app.clocks.context import Context
+from app.clocks.evaluate import ClockFold
+from app.clocks.models import ClockRow, ReplayStateRow
+from app.clocks.replay import ordered_events
+from app.clocks.state import ClockState
+from app.exclusions import service as exclusion_service
+from app.policies import service as policy_service
+from app.policies.service import PublishedPolicy
+from app.tickets import service as ticket_service
+from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent
+from app.tickets.models import TicketRow
+from app.tickets.schemas import TicketOut, TicketStatusOut
+
+
+def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusOut:
+    """The ticket's snapshot and clocks as of ``now``: its stored fold read at ``now`` for the cycles it
+    kept and the stored rows of the finished ones; a replay of its log when the fold is not current."""
+    policy = _policy(session, ticket)
+    ctx = Context.load(session)
+    stored = session.get(ReplayStateRow, ticket.id)
+    usable = (
+        stored is not None
+        and ticket.replay_requested_at is None
+        and stored.fold_format == replay_state.FOLD_FORMAT
+        and stored.config_stamp == ctx.stamp
+        and stored.policy_version_id == (policy.version_id if policy else None)
+    )
+    if not usable or stored is None:
+        return _replayed(session, ticket, ticket_service.events_until(session, ticket, _FOREVER), policy, ctx, now)
+    fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
+    clocks = _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)
+    if policy is not None:
+        kept = {(c["metric"], c["cycle"]) for c in clocks}
+        query = select(ClockRow).where(ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id)
+        finished = [r for r in session.scalars(query) if (r.metric, r.cycle) not in kept]
+        clocks += [{**row.detail, "policy_version": row.policy_version} for row in finished]
+        order = {name: i for i, name in enumerate(policy.spec.tracked_metrics())}
+        clocks.sort(key=lambda c: (order.get(c["metric"], len(order)), c["cycle"]))
+    snapshot = {name: getattr(ticket, name) for name in SNAPSHOT_FIELDS}
+    out = TicketOut(
+        source=ticket.source,
+        key=ticket.key,
+        **snapshot,
+        fields=ticket.fields,
+        opened_at=ticket.opened_at,
+        deleted=ticket.deleted,
+    )
+    return _status(session, ticket, out, policy, clocks, now)
+
+
+def as_of(session: Session, ticket: TicketRow, at: datetime) -> TicketStatusOut:
+    """Snapshot and clocks from the events that happened at or before ``at``, replayed."""
+    events = ticket_service.events_until(session, ticket, at)
+    return _replayed(session, ticket, events, _policy(session, ticket), Context.load(session), at)
+
+
+# Every event, for a replay "as of now" (events may be dated after the service's clock).
+_FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _replayed(
+    session: Session,
+    ticket: TicketRow,
+    events: list[NormalizedEvent],
+    policy: PublishedPolicy | None,
+    ctx: Context,
+    at: datetime,
+) -> TicketStatusOut:
+    fold = ClockFold(policy.spec if policy else None, ticket.source, ctx.exclusions)
+    fold.feed(ordered_events(events))
+    clocks = _clock_docs(session, ticket, policy, fold.states(at, ctx.resolver()), ctx)
+    snapshot = fold.ticket.model_dump(include=set(SNAPSHOT_FIELDS) | {"fields"})
+    category = fold.ticket.status_category
+    snapshot["status_category"] = category.value if category else None
+    out = TicketOut(source=ticket.source, key=ticket.key, **snapshot, opened_at=fold.opened_at, deleted=fold.deleted)
+    return _status(session, ticket, out, policy, clocks, at)
+
+
+def _clock_docs(
+    session: Session, ticket: TicketRow, policy: PublishedPolicy | None, states: list[ClockState], ctx: Context
+) -> list[dict[str, Any]]:
+    """The clocks as the API shows them, with their exemptions."""
+    if policy is None:
+        return []
+    exempt = exclusion_service.exemptions_for(session, ticket.id) if states and ctx.any_exemptions else {}
+    docs = []
+    for state in states:
+        reason = exempt.get((state.metric, state.cycle))
+        doc = state.as_dict() | ({"exempt": True, "exemption_reason": reason} if reason else {})
+        docs.append({**doc, "policy_version": policy.version})
+    return docs
+
+
+def _policy(session: Session, ticket: TicketRow) -> PublishedPolicy | None:
+    if ticket.policy_version_id is None:
+        return None
+    return policy_service.version_by_id(session, ticket.policy_version_id)
+
+
+def _status(
+    session: Session,
+    ticket: TicketRow,
+    out: TicketOut,
+    policy: PublishedPolicy | None,
+    clocks: list[dict[str, Any]],
+    at: datetime,
+) -> TicketStatusOut:
+    return TicketStatusOut(
+        ticket=out,
+        as_of=at,
+        policy=policy.name if policy else None,
+        policy_version=policy.version if policy else None,
+        clocks=clocks,
+        exemptions=[
+            {
+                "metric": row.metric,
+                "cycle": row.cycle,
+                "reason": row.reason,
+                "author": row.author,
+                "created_at": row.created_at.isoformat(),
+            }
+            for row in exclusion_service.list_exemptions(session, ticket.id)
+        ],
+    )
