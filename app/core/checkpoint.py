@@ -8,10 +8,11 @@ half of all commit time, on the single writer's path.
 While the service runs, its connections therefore leave checkpoints to this thread
 (``wal_autocheckpoint=0``), which runs a PASSIVE checkpoint (it never blocks writers or readers)
 every ``interval`` seconds on its own connection. A passive checkpoint cannot restart the log while
-commits keep arriving, so once the log passes ``restart_pages`` it runs a RESTART checkpoint, which
-copies the few pages the passive ones left and makes the next writer start the log over. It holds
-the process's write lock meanwhile (``lock``), so that the writers queue on that lock for those few
-milliseconds instead of polling SQLite's lock with growing sleeps.
+a reader still uses its start, so once the log passes ``restart_pages`` it tries a RESTART
+checkpoint. SQLite blocks new writers while a RESTART waits for readers, and it waits through the
+connection's busy handler: this connection's busy timeout is therefore short (``RESTART_WAIT_MS``),
+so that a reader holding an old snapshot makes the restart give up (to be tried next round) instead
+of stalling every writer. The thread takes no lock of this process's.
 Other processes (the CLI) keep SQLite's automatic checkpoints.
 """
 
@@ -20,19 +21,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 0.25
 # 32 MiB of 4 KiB pages.
 RESTART_PAGES = 8192
-
-
-class Lock(Protocol):
-    def acquire(self) -> object: ...
-
-    def release(self) -> None: ...
+# The longest a RESTART checkpoint may keep writers waiting while readers finish.
+RESTART_WAIT_MS = 20
 
 
 class WalCheckpointer:
@@ -42,12 +38,10 @@ class WalCheckpointer:
         self,
         path: str,
         *,
-        lock: Lock | None = None,
         interval: float = INTERVAL_SECONDS,
         restart_pages: int = RESTART_PAGES,
     ) -> None:
         self.path = path
-        self.lock = lock
         self.interval = interval
         self.restart_pages = restart_pages
         self._stop = threading.Event()
@@ -55,7 +49,9 @@ class WalCheckpointer:
         self._connection: sqlite3.Connection | None = None
 
     def start(self) -> None:
-        self._connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._connection = sqlite3.connect(
+            self.path, timeout=RESTART_WAIT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
         self._thread.start()
 
@@ -75,13 +71,7 @@ class WalCheckpointer:
         assert self._connection is not None
         busy, pages, done = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if pages >= self.restart_pages:
-            if self.lock is not None:
-                self.lock.acquire()
-            try:
-                busy, pages, done = self._connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            finally:
-                if self.lock is not None:
-                    self.lock.release()
+            busy, pages, done = self._connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         return int(busy), int(pages), int(done)
 
     def _run(self) -> None:

@@ -9,7 +9,6 @@ at the start instead of failing on a read-to-write lock upgrade.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ import orjson
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.core.checkpoint import WalCheckpointer
@@ -120,19 +118,9 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        options = conn.get_execution_options()
-        begin = f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}"
-        if options.get("sqlite_wait", True):
-            conn.exec_driver_sql(begin)
-            return
-        # Fail at once with "database is locked" when another connection writes, instead of waiting
-        # out busy_timeout; only this BEGIN: the connection's later statements wait as usual.
-        driver = conn.connection.dbapi_connection
-        driver.execute("PRAGMA busy_timeout=0")
-        try:
-            conn.exec_driver_sql(begin)
-        finally:
-            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # A writing session asks for BEGIN IMMEDIATE: it takes the write lock up front instead of
+        # failing later when a read would have to upgrade to a write.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
@@ -173,10 +161,6 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
     )
 
 
-class WriteLockBusy(Exception):
-    """Another writer holds the write lock (``Database.transaction(wait=False)``)."""
-
-
 class FairLock:
     """A lock granted in request order: releasing hands it to the longest waiter.
 
@@ -198,14 +182,6 @@ class FairLock:
             turn.acquire()
             self._waiters.append(turn)
         turn.acquire()  # released by ``release`` when it is this thread's turn; the lock stays held
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free and nobody queues for it; never waits."""
-        with self._guard:
-            if self._held:
-                return False
-            self._held = True
-            return True
 
     def release(self) -> None:
         with self._guard:
@@ -229,9 +205,6 @@ class Database:
         # ``info["write"]`` tells code handed a session whether it may write in it (see auth.record_use).
         self._read = sessionmaker(engine, expire_on_commit=False, info={"write": False})
         self._write = sessionmaker(writer, expire_on_commit=False, info={"write": True})
-        self._write_now = sessionmaker(
-            writer.execution_options(sqlite_wait=False), expire_on_commit=False, info={"write": True}
-        )
         self._checkpointer: WalCheckpointer | None = None
 
     def start_background_checkpoints(self) -> WalCheckpointer | None:
@@ -242,7 +215,7 @@ class Database:
             return self._checkpointer
         event.listen(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()  # pooled connections reconnect with the setting
-        self._checkpointer = WalCheckpointer(path, lock=self._write_lock)
+        self._checkpointer = WalCheckpointer(path)
         self._checkpointer.start()
         return self._checkpointer
 
@@ -260,23 +233,13 @@ class Database:
         return (self._write if write else self._read)()
 
     @contextmanager
-    def transaction(self, *, write: bool = True, wait: bool = True) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error.
-
-        ``wait=False`` (SQLite, writing): the write lock is taken before the block starts, or
-        ``WriteLockBusy`` is raised at once if this process or another one holds it.
-        """
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error (writers queue in turn)."""
         lock = self._write_lock if write else None
         if lock is not None:
-            if wait:
-                lock.acquire()
-            elif not lock.try_acquire():
-                raise WriteLockBusy("another writer of this process holds the write lock")
-        at_once = lock is not None and not wait
-        session = self._write_now() if at_once else self.session(write=write)
+            lock.acquire()
+        session = self.session(write=write)
         try:
-            if at_once:
-                _begin_at_once(session)
             yield session
             session.commit()
         except BaseException:
@@ -289,16 +252,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _begin_at_once(session: Session) -> None:
-    """Start the session's transaction now (BEGIN IMMEDIATE without waiting, see ``_tune_sqlite``)."""
-    try:
-        session.connection()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
-            raise
-        raise WriteLockBusy("another connection holds SQLite's write lock") from exc
 
 
 def insert_ignoring_conflicts(session: Session | str, model: Any) -> Any:

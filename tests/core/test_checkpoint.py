@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from app.core.checkpoint import WalCheckpointer
+from app.core.checkpoint import RESTART_WAIT_MS, WalCheckpointer
 from app.core.db import Database, build_engine
 
 
@@ -43,26 +43,39 @@ def test_connections_leave_checkpoints_to_the_thread_while_it_runs(tmp_path: Pat
     db.dispose()
 
 
-def test_a_long_log_is_restarted_even_when_a_reader_held_it_back(tmp_path: Path) -> None:
+def test_a_reader_holding_an_old_snapshot_never_stalls_writers_while_a_restart_is_due(tmp_path: Path) -> None:
+    """The restart gives up after RESTART_WAIT_MS instead of making writers wait for the reader."""
     path = tmp_path / "b.db"
     engine = build_engine(f"sqlite:///{path}")
     _write(engine, 1)  # creates the file in WAL mode
     checkpointer = WalCheckpointer(str(path), interval=3600, restart_pages=5)
     checkpointer.start()
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    release = threading.Timer(0.3, lambda: reader.execute("COMMIT"))
     try:
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM t").fetchone()  # holds the snapshot before the writes below
         _write(engine, 40)
-        # A passive checkpoint cannot copy what the reader may still need; the restart waits for it.
-        release.start()
-        assert checkpointer.step()[1] >= 5
-        _write(engine, 1)  # the first writer after a restart starts the log over
+        answers: list[tuple[int, int, int]] = []
+        checkpoint = threading.Thread(target=lambda: answers.append(checkpointer.step()))
+        writer = threading.Thread(target=_write, args=(engine, 1))
+        checkpoint.start()
+        writer.start()
+        # Both finish while the reader still holds its snapshot: neither waited for it.
+        writer.join(10)
+        checkpoint.join(10)
+        assert not writer.is_alive()
+        assert not checkpoint.is_alive()
+        assert reader.in_transaction
+        busy, pages, _ = answers[0]
+        assert busy == 1
+        assert pages >= 5
+        assert RESTART_WAIT_MS < 100
+        reader.execute("COMMIT")
+        # Once the reader is gone the next round restarts the log; the next writer starts it over.
+        checkpointer.step()
+        _write(engine, 1)
         assert checkpointer.step()[1] < 5
     finally:
-        release.cancel()
-        release.join()
         checkpointer.stop()
         reader.close()
         engine.dispose()

@@ -60,13 +60,3 @@ def test_a_thread_looping_on_the_lock_lets_a_waiting_one_in() -> None:
     thread.join(5)
     assert taken_at - asked_at <= 1
     assert not lock._held
-
-
-def test_try_acquire_takes_a_free_lock_and_never_waits() -> None:
-    lock = FairLock()
-    assert lock.try_acquire()
-    assert not lock.try_acquire()  # held: refused at once
-    lock.release()
-    assert lock.try_acquire()
-    lock.release()
-    assert not lock._held
