@@ -9,16 +9,28 @@ import typer
 import uvicorn
 
 from app import __version__
+from app.apply.cli import apply_command
 from app.auth import service as apikeys
+from app.calendars.cli import calendar_app
 from app.cli_support import abort_on_app_error, database_from_settings, fail
+from app.clocks.cli import backtest_command
+from app.connections.cli import sync_command
 from app.core.clock import system_now
 from app.core.config import get_settings
 from app.core.logging import configure_logging
+from app.core.runtime import tune_gc
 from app.core.schema import schema_status, upgrade
+from app.demo.cli import demo_command
+from app.worker.lanes import LANE_NAMES, Workers
 
 main = typer.Typer(help="SLA Tracker: service-level clocks for helpdesk tickets.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 main.add_typer(apikey_app, name="apikey")
+main.add_typer(calendar_app, name="calendar")
+main.command("apply")(apply_command)
+main.command("sync")(sync_command)
+main.command("demo")(demo_command)
+main.command("backtest")(backtest_command)
 
 
 def _version(value: bool) -> None:
@@ -82,19 +94,25 @@ def serve(
 
 
 @main.command()
-def worker() -> None:
-    """Run the background jobs (escalation scanner, webhook deliverer, sync pollers) in the foreground."""
-    from app.core.runtime import tune_gc
-    from app.worker.jobs import all_jobs
-    from app.worker.runner import Worker
-
+def worker(
+    lanes: Annotated[
+        str,
+        typer.Option(help=f"Comma-separated lanes to run here ({', '.join(LANE_NAMES)}); all by default."),
+    ] = ",".join(LANE_NAMES),
+) -> None:
+    """Run background lanes in the foreground: clocks (projection queue, escalations), deliveries
+    (outbound webhooks), writeback (comments and fields at the source), sync (pollers)."""
+    names = [name.strip() for name in lanes.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(LANE_NAMES))
+    if unknown or not names:
+        fail(f"--lanes: unknown lane(s) {', '.join(unknown) or '(none given)'}; lanes are {', '.join(LANE_NAMES)}")
     settings = get_settings()
     configure_logging(settings.log_level)
     db = database_from_settings()
     status = schema_status(db.engine)
     if not status.up_to_date:
         fail(status.describe())
-    runner = Worker(db, system_now, all_jobs(), settings.worker_interval_seconds)
+    runner = Workers(db, system_now, settings.worker_interval_seconds, names)
     tune_gc()
     try:
         runner.run_forever()
@@ -142,12 +160,3 @@ def apikey_revoke(
     with db.transaction() as session:
         count = apikeys.revoke_key(session, key_id=key_id, name=name, now=system_now())
     typer.echo(f"revoked {count} key(s)")
-
-
-def _mount_subcommands() -> None:
-    from app.cli_commands import register
-
-    register(main)
-
-
-_mount_subcommands()

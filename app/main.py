@@ -20,8 +20,7 @@ from app.core.runtime import tune_gc
 from app.health.router import router as health_router
 from app.ingestion.webhooks import webhooks_router
 from app.ingestion.writer import IngestWriter
-from app.worker.jobs import all_jobs
-from app.worker.runner import Worker
+from app.worker.lanes import Workers
 
 DESCRIPTION = """
 Service-level clocks for helpdesk tickets from Jira, ServiceNow and the generic events API.
@@ -57,15 +56,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        workers = None
         database.start_background_checkpoints()
         if workers_on:
-            worker = Worker(database, now, all_jobs(), settings.worker_interval_seconds)
-            worker.start()
+            workers = Workers(database, now, settings.worker_interval_seconds)
+            workers.start()
         yield
         app.state.ingest_writer.stop()
-        if worker is not None:
-            worker.stop()
+        if workers is not None:
+            workers.stop()
         database.stop_background_checkpoints()
 
     app = FastAPI(

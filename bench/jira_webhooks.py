@@ -177,15 +177,14 @@ def project_backlog(work: Path, env: dict[str, str]) -> tuple[int, float]:
     """What `sla-tracker worker` does after the webhooks: project every queued ticket (the replay-requested
     job, 200 tickets per transaction), here in this process; returns (tickets projected, seconds)."""
     os.environ.update({k: v for k, v in env.items() if k.startswith("SLA_")})
+    from app.clocks.jobs import replay_requested
     from app.core.clock import system_now
     from app.core.config import get_settings
     from app.core.db import Database, build_engine
-    from app.worker.jobs import all_jobs
 
-    (job,) = [j for j in all_jobs() if j.name == "replay-requested"]
     db = Database(build_engine(get_settings().effective_database_url))
     started, total = time.perf_counter(), 0
-    while done := job.run(db, system_now):
+    while done := replay_requested(db, system_now):
         total += done
     elapsed = time.perf_counter() - started
     db.dispose()

@@ -6,10 +6,8 @@ from app.connections import service
 from app.core.clock import Now
 from app.core.db import Database
 from app.ingestion import sync
-from app.worker.runner import register
 
 
-@register("sync")
 def poll_connections(db: Database, now: Now) -> int:
     """Sync every connection that is due, one at a time under a lease."""
     done = 0

@@ -11,12 +11,10 @@ from app.core.clock import Now
 from app.core.db import Database
 from app.escalations import writeback
 from app.ingestion import flow
-from app.worker.runner import register, wake_hint
 
 BATCH = 100
 
 
-@register("escalations")
 def scan(db: Database, now: Now) -> int:
     """Re-project tickets with a clock whose ``next_action_at`` has come; the listener fires due levels.
 
@@ -28,14 +26,12 @@ def scan(db: Database, now: Now) -> int:
         return flow.project_due(session, now(), BATCH, skip_locked=not db.is_sqlite)
 
 
-@wake_hint("escalations")
 def next_clock_action(db: Database, now: datetime) -> datetime | None:
     """When the scanner next has work: the earliest ``next_action_at`` still ahead (an index range read)."""
     with db.transaction(write=False) as session:
         return session.scalar(select(func.min(ClockRow.next_action_at)).where(ClockRow.next_action_at > now))
 
 
-@register("writebacks")
 def writebacks(db: Database, now: Now) -> int:
     """Apply queued write-backs (comments, assignments, priority, labels) at the sources."""
     return writeback.run_due(db, now)

@@ -1,26 +1,27 @@
-"""Write-back of escalation actions to the ticket's source, through a registry of adapters.
+"""Write-back of escalation actions to the ticket's source, through its connection's adapter.
 
-``WRITEBACK_HANDLERS`` maps a connection *type* (``jira``, ``servicenow``) to a
-callable ``(session, connection_name, action)`` that applies the action at the
-source, raising ``RetryableError`` or ``PermanentError``. Firing a level only
-queues a ``writeback_tasks`` row (in the firing transaction); the ``writebacks``
-job applies it later, outside any write lock, and retries transient failures.
-Tickets whose source has no connection with a handler (the generic ``api``
-source) get webhook actions only: their write-back tasks are stored as skipped.
+Firing a level only queues a ``writeback_tasks`` row (in the firing transaction); the writeback
+lane applies it later and retries transient failures. The call to the source (Jira, ServiceNow)
+runs with no transaction open: the connection's settings are read first in a short one, and the
+outcome is recorded in another. Tasks of one batch run side by side (``CONCURRENCY``), so one slow
+source holds back at most its own share. Tickets whose source has no connection (the generic
+``api`` source) get webhook actions only: their write-back tasks are stored as skipped.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.connections import service as connection_service
 from app.connections.models import ConnectionRow
+from app.connections.registry import TYPES, adapter_for
 from app.core.clock import Now
 from app.core.db import Database
 from app.escalations.models import WriteBackTaskRow
@@ -28,21 +29,9 @@ from app.policies.spec import EscalationAction
 from app.tickets.models import TicketRow
 from integrations.base import PermanentError, RetryableError, WriteBackAction, WriteBackKind
 
-WriteBackHandler = Callable[[Session, str, WriteBackAction], None]
-
-# Connection type -> handler; app.connections.writeback fills it with the integrations' adapters.
-WRITEBACK_HANDLERS: dict[str, WriteBackHandler] = {}
-
-
-def handlers() -> dict[str, WriteBackHandler]:
-    """The registry, with the integrations' handlers loaded in whatever process asks first."""
-    if not WRITEBACK_HANDLERS:
-        import app.connections.writeback  # noqa: F401  (registers on import; imported late: it imports us)
-    return WRITEBACK_HANDLERS
-
-
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
+CONCURRENCY = 4
 _jitter = random.Random()
 
 
@@ -74,7 +63,7 @@ def enqueue(
     """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs)."""
     writeback = to_writeback(action, ticket.key)
     kind = _connection_type(session, ticket.source)
-    skipped = kind is None or kind not in handlers()
+    skipped = kind is None or kind not in TYPES
     reason = f"source {ticket.source!r} has no write-back adapter" if skipped else None
     task = WriteBackTaskRow(
         source=ticket.source,
@@ -127,21 +116,32 @@ def _record(db: Database, task_id: int, now: datetime, error: Exception | None) 
             task.status, task.next_attempt_at = "failed", None
 
 
+def apply(db: Database, source: str, action: WriteBackAction) -> None:
+    """Apply ``action`` at ``source`` with its connection's adapter (raises Retryable/PermanentError)."""
+    with db.transaction(write=False) as session:
+        connection = connection_service.find(session, source)
+        spec = None if connection is None else connection_service.spec_of(connection)
+    if spec is None:
+        raise PermanentError(f"source {source!r} has no write-back adapter")
+    adapter_for(spec).write_back(action)
+
+
+def _attempt(db: Database, now: Now, task_id: int, source: str, data: dict[str, Any]) -> None:
+    error: Exception | None = None
+    try:
+        apply(db, source, _from_stored(data))
+    except (RetryableError, PermanentError) as exc:
+        error = exc
+    except Exception as exc:  # an adapter bug: retried like a transient failure, and recorded
+        error = RetryableError(f"{type(exc).__name__}: {exc}")
+    _record(db, task_id, now(), error)
+
+
 def run_due(db: Database, now: Now, limit: int = 50) -> int:
-    """Apply queued write-backs that are due; how many were tried."""
+    """Apply queued write-backs that are due, ``CONCURRENCY`` at a time; how many were tried."""
     claimed = _claim(db, now(), limit)
-    for task_id, source, data in claimed:
-        error: Exception | None = None
-        try:
-            with db.transaction(write=False) as session:
-                kind = _connection_type(session, source)
-                handler = handlers().get(kind or "")
-                if handler is None:
-                    raise PermanentError(f"source {source!r} has no write-back adapter")
-                handler(session, source, _from_stored(data))
-        except (RetryableError, PermanentError) as exc:
-            error = exc
-        except Exception as exc:  # an adapter bug: retried like a transient failure, and recorded
-            error = RetryableError(f"{type(exc).__name__}: {exc}")
-        _record(db, task_id, now(), error)
+    if claimed:
+        with ThreadPoolExecutor(min(CONCURRENCY, len(claimed)), thread_name_prefix="writeback") as pool:
+            for future in [pool.submit(_attempt, db, now, *task) for task in claimed]:
+                future.result()
     return len(claimed)

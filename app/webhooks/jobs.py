@@ -10,16 +10,13 @@ from app.core.db import Database
 from app.webhooks import outbox
 from app.webhooks.delivery import deliver_due
 from app.webhooks.urls import parse_networks
-from app.worker.runner import register
 
 
-@register("deliveries")
 def deliveries(db: Database, now: Now) -> int:
     """POST one batch of due deliveries (signed); retries and dead letters are scheduled as results come in."""
     return deliver_due(db, now, parse_networks(get_settings().webhook_allowed_networks))
 
 
-@register("outbox-retention")
 def outbox_retention(db: Database, now: Now) -> int:
     """Delete outbound events older than ``SLA_OUTBOX_RETENTION_DAYS`` (a batch per pass)."""
     days = get_settings().outbox_retention_days

@@ -1,12 +1,11 @@
-"""The worker loop: runs every registered job in turn, each pass in its own transaction(s).
+"""The worker loop: one lane's jobs run in turn in one thread, each pass in its own transaction(s).
 
-Jobs are plain callables ``(db, now) -> int`` returning how much work they did;
-a job that did work is run again at once. When a pass did nothing the worker waits
-for the interval before the next pass over every job; a job with a *wake hint*
-(``@wake_hint(job)``: the next instant it will have work, e.g. the next clock's
-``next_action_at``) is also run alone at that instant, so timed work such as
-escalations runs on time whatever the interval, without waking the other jobs.
-One failing job is logged and counted, and never stops the others.
+Jobs are plain callables ``(db, now) -> int`` returning how much work they did; a job that did
+work is run again at once. When a pass did nothing the worker waits for the interval before the
+next pass; a lane with a *wake hint* (the next instant it will have work, e.g. the next clock's
+``next_action_at``) also runs its hinted job alone at that instant, so timed work such as
+escalations runs on time whatever the interval. One failing job is logged and counted, and never
+stops the others. Which jobs run in which lane is written once, in ``app.worker.lanes``.
 """
 
 from __future__ import annotations
@@ -38,9 +37,6 @@ class Job:
     run: JobFn
 
 
-# Domains append their jobs and wake hints here at import time (see app/worker/jobs.py).
-REGISTRY: list[Job] = []
-WAKE_HINTS: dict[str, WakeHint] = {}
 # The workers running in this process, for ``poke``.
 _RUNNING: weakref.WeakSet[Worker] = weakref.WeakSet()
 
@@ -51,40 +47,32 @@ def poke(job: str) -> None:
     A worker in another process finds the work on its next pass instead.
     """
     for worker in list(_RUNNING):
-        worker.poke(job)
-
-
-def register(name: str) -> Callable[[JobFn], JobFn]:
-    """Decorator adding a job to the worker's registry."""
-
-    def decorate(fn: JobFn) -> JobFn:
-        REGISTRY.append(Job(name, fn))
-        return fn
-
-    return decorate
-
-
-def wake_hint(job: str) -> Callable[[WakeHint], WakeHint]:
-    """Decorator adding the wake hint of ``job``: the idle worker runs that job at the instant it returns."""
-
-    def decorate(fn: WakeHint) -> WakeHint:
-        WAKE_HINTS[job] = fn
-        return fn
-
-    return decorate
+        if any(own.name == job for own in worker.jobs):
+            worker.poke(job)
 
 
 class Worker:
-    """Runs jobs until ``stop()``; usable in a background thread or in the foreground."""
+    """Runs one lane's jobs until ``stop()``; usable in a background thread or in the foreground.
+
+    ``hints`` maps a job's name to its wake hint.
+    """
 
     def __init__(
-        self, db: Database, now: Now, jobs: list[Job], interval: float, hints: Mapping[str, WakeHint] | None = None
+        self,
+        db: Database,
+        now: Now,
+        jobs: list[Job],
+        interval: float,
+        hints: Mapping[str, WakeHint] | None = None,
+        *,
+        name: str = "worker",
     ) -> None:
         self.db = db
         self.now = now
         self.jobs = jobs
         self.interval = interval
-        self.hints = WAKE_HINTS if hints is None else hints
+        self.name = name
+        self.hints = dict(hints or {})
         self.hinted = [job for job in jobs if job.name in self.hints]
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -127,7 +115,7 @@ class Worker:
         self._wake.set()
 
     def run_forever(self) -> None:
-        log.info("worker started", extra={"jobs": [j.name for j in self.jobs]})
+        log.info("worker started", extra={"lane": self.name, "jobs": [j.name for j in self.jobs]})
         _RUNNING.add(self)
         jobs, full_pass_at = self.jobs, 0.0
         while not self._stop.is_set():
@@ -147,10 +135,10 @@ class Worker:
                 # Woken by a hint before the next full pass: only the hinted jobs have work to look at.
                 jobs = self.jobs if wait >= until_full_pass else self.hinted
         _RUNNING.discard(self)
-        log.info("worker stopped")
+        log.info("worker stopped", extra={"lane": self.name})
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="sla-worker", daemon=True)
+        self._thread = threading.Thread(target=self.run_forever, name=f"sla-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
-"""Write-back tasks go through the adapter registry: retried on RetryableError, failed on PermanentError."""
+"""Write-back tasks: retried on RetryableError, failed on PermanentError (the source call itself is
+``writeback.apply``, exercised against the Jira and ServiceNow fakes in tests/api/test_escalation_writeback.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
 from app.connections.models import ConnectionRow
 from app.core.db import Database
@@ -20,12 +20,12 @@ from tests.escalations.helpers import writebacks
 
 @dataclass
 class FakeAdapter:
-    """A write-back handler that raises the scripted outcomes in turn (None: success)."""
+    """Stands in for ``writeback.apply``: raises the scripted outcomes in turn (None: success)."""
 
     outcomes: list[Exception | None] = field(default_factory=list)
     calls: list[tuple[str, WriteBackAction]] = field(default_factory=list)
 
-    def __call__(self, session: Session, connection: str, action: WriteBackAction) -> None:
+    def __call__(self, db: Database, connection: str, action: WriteBackAction) -> None:
         self.calls.append((connection, action))
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if outcome is not None:
@@ -35,14 +35,14 @@ class FakeAdapter:
 @pytest.fixture
 def adapter(monkeypatch: pytest.MonkeyPatch) -> FakeAdapter:
     fake = FakeAdapter()
-    monkeypatch.setitem(writeback.WRITEBACK_HANDLERS, "fake", fake)
+    monkeypatch.setattr(writeback, "apply", fake)
     return fake
 
 
 def _queue(db: Database, clock: FakeClock, action: EscalationAction) -> None:
     with db.transaction() as session:
         now = clock()
-        session.add(ConnectionRow(name="acme", type="fake", spec={}, created_at=now, updated_at=now))
+        session.add(ConnectionRow(name="acme", type="jira", spec={}, created_at=now, updated_at=now))
         session.flush()
         writeback.enqueue(session, TicketRow(source="acme", key="A-1"), 1, "0:any:breach:business", action, now)
 
