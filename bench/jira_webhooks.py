@@ -261,7 +261,7 @@ def main() -> None:
         f"{new} new events ({duplicates} duplicates), {stored} jira events on {tickets} tickets, {clocks} clocks"
     )
     print(f"{batching} (warm-up included)")
-    # Clocks come from the worker's projection (ADR 7): it must keep up with what the webhooks store.
+    # Clocks come from the worker's projection (ADR 6): it must keep up with what the webhooks store.
     if clocks == 0:
         raise SystemExit(f"no clocks after projecting {projected} tickets")
     where = "left queued when the load stopped" if args.worker else "queued by the webhooks (no worker)"

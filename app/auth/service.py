@@ -51,7 +51,7 @@ class Principal:
         return f"apikey:{self.name}"
 
 
-# How long a process trusts a key it has checked (ADR 8). Revoking through this process applies at
+# How long a process trusts a key it has checked (ADR 6). Revoking through this process applies at
 # once; a revocation made by another process reaches this one within this many seconds.
 KEY_CACHE_SECONDS = 5.0
 # sha256 of the presented key -> its principal (only keys that were valid are kept).

@@ -14,8 +14,7 @@ def tune_gc() -> None:
     """Freeze start-up objects out of the collector and collect the young generation less often.
 
     Modules, mappers, schemas and compiled calendars live as long as the process; without the freeze
-    every full collection walks them all again, which was the ingest latency tail (bench/ingest.py:
-    p99 ~95 ms before, ~47 ms after, at a slightly higher throughput). See ADR 6.
+    every full collection walks them all again, which showed as the ingestion latency tail.
     """
     gc.collect()
     gc.freeze()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from app.clocks import jobs as clock_jobs
 from app.core.clock import Now
 from app.core.db import Database
 from app.core.metrics import INGEST_BATCH_EVENTS
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 
 # A batch stops gathering at this many events, however many requests wait.
 MAX_BATCH_EVENTS = 2000
-# The clocks lane's job that projects queued tickets.
-PROJECTION_QUEUE_JOB = "replay-requested"
 
 
 @dataclass
@@ -134,7 +133,7 @@ class IngestWriter:
             given = [(k, res) for r, res in zip(batch, results, strict=True) if (k := r.receipt) is not None]
             receipts.record(session, given, now)
         if any(r.deferred and result.new for r, result in zip(batch, results, strict=True)):
-            poke(PROJECTION_QUEUE_JOB)
+            poke(clock_jobs.REPLAY_JOB)
         return results
 
 

@@ -126,7 +126,8 @@ def _disable_if_unhealthy(subscription: SubscriptionRow, now: datetime) -> None:
 def record(session: Session, delivery_id: int, outcome: Outcome, now: datetime) -> None:
     """Log the attempt and move the delivery on: delivered, retried later, or dead-lettered."""
     delivery = session.get_one(DeliveryRow, delivery_id)
-    subscription = session.get_one(SubscriptionRow, delivery.subscription_id)
+    # Locked: deliveries of one subscription are recorded side by side, and its counters must add up.
+    subscription = session.get_one(SubscriptionRow, delivery.subscription_id, with_for_update=True)
     session.add(
         DeliveryAttemptRow(
             delivery_id=delivery_id,

@@ -35,6 +35,13 @@ def test_serve_refuses_an_out_of_date_schema(data_dir: Path) -> None:
     assert "sla-tracker migrate" in result.output
 
 
+def test_worker_names_the_lanes_when_given_an_unknown_one(data_dir: Path) -> None:
+    result = runner.invoke(main, ["worker", "--lanes", "clocks,mail"])
+    assert result.exit_code == 2
+    assert "unknown lane(s) mail" in result.output
+    assert "clocks, deliveries, writeback, sync" in result.output
+
+
 def test_apikey_lifecycle(data_dir: Path) -> None:
     assert runner.invoke(main, ["migrate"]).exit_code == 0
     created = runner.invoke(main, ["apikey", "create", "--name", "bot", "--scope", "write"])

@@ -1,4 +1,4 @@
-"""A process reuses an API-key check for a few seconds (ADR 8), and never past a revocation it made."""
+"""A process reuses an API-key check for a few seconds (ADR 6), and never past a revocation it made."""
 
 from __future__ import annotations
 

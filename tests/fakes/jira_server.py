@@ -33,11 +33,14 @@ Response shapes follow real Jira responses, not guesses:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import bisect
 import itertools
 import json
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,6 +105,11 @@ class FakeJira:
     requests: list[LoggedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(90000))
+    # A slow Jira: writes (POST/PUT) are answered this many seconds after they arrive (after the
+    # write happened), or when ``release`` is set; ``answered_writes`` counts the answers sent.
+    write_delay_seconds: float = 0.0
+    release: threading.Event = field(default_factory=threading.Event)
+    answered_writes: int = 0
     # For large benches: keep issues sorted by ``updated`` between searches instead of re-sorting every
     # issue on every page. Only valid while issues change through ``add_issue`` and the API, hence opt-in.
     indexed: bool = False
@@ -259,6 +267,12 @@ def _build_app(fake: FakeJira) -> FastAPI:
                 body = fault.body or {"errorMessages": [f"fake fault {fault.status}"], "errors": {}}
                 return JSONResponse(body, status_code=fault.status, headers=headers)
         response: Response = await call_next(request)
+        if request.method in ("POST", "PUT") and fake.write_delay_seconds:
+            deadline = time.monotonic() + fake.write_delay_seconds
+            while time.monotonic() < deadline and not fake.release.is_set():
+                await asyncio.sleep(0.05)
+        if request.method in ("POST", "PUT"):
+            fake.answered_writes += 1
         return response
 
     @app.get("/rest/api/2/serverInfo")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -37,11 +38,20 @@ class Receiver:
     seen: Counter[str] = field(default_factory=Counter)
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A dead receiver: accept the connection, then never answer until ``release`` is set.
+    hang: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    hung: int = 0
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> JSONResponse:
             body = await request.body()
             headers = {k.lower(): v for k, v in request.headers.items()}
+            if self.hang:
+                with self.lock:
+                    self.hung += 1
+                while not self.release.is_set():
+                    await asyncio.sleep(0.05)
             with self.lock:
                 if not verify(self.secret, headers, body):
                     self.bad_signatures += 1
