@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import include_api
-from app.board import install_board
+from app.board.install import install_board
 from app.core.clock import Now, system_now
 from app.core.config import Settings, get_settings
 from app.core.db import Database, build_engine

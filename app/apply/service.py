@@ -33,7 +33,7 @@ class Change:
     version: int | None = None
 
 
-# Other kinds (connections) register here: kind -> how to validate a document and apply it.
+# How each kind of document is validated and applied (``HANDLERS`` below), and in which order.
 @dataclass(frozen=True)
 class KindHandler:
     order: int

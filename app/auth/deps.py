@@ -12,14 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal, Scope, authenticate_cached, checked_recently, grants, touch
+from app.board.auth import resolve_board_session
 from app.core.db import Database
 from app.core.deps import NowDep, SessionDep
 from app.core.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer slat_…`")
-
-# Other ways to prove identity (the board's session cookie) register here: (request, session, now) -> principal.
-extra_resolvers: list[Callable[..., Principal | None]] = []
 
 
 def require(scope: Scope) -> Callable[..., Principal]:
@@ -98,10 +96,8 @@ def _principal(
         if principal is None:
             raise Unauthorized("the API key is unknown or revoked")
     else:
-        for resolver in extra_resolvers:
-            principal = resolver(request, session, now)
-            if principal is not None:
-                break
+        # Without a key, the board's session cookie (the board's scripts read the JSON API with it).
+        principal = resolve_board_session(request, session, now)
     if principal is None:
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
     return _granted(principal, scope)

@@ -138,7 +138,8 @@ def viewer(request: Request, session: Session, now: datetime) -> Principal | Non
 
 
 def resolve_board_session(request: Request, session: Session, now: datetime) -> Principal | None:
-    """``extra_resolvers`` hook: lets the board's scripts read the JSON API (GET only) with the cookie."""
+    """The principal of an API request without a key: the board's session cookie lets the board's
+    scripts read the JSON API (GET only)."""
     if request.method not in _READ_METHODS:
         return None
     token = cookie_session(request)
