@@ -92,7 +92,9 @@ def project(
 def _fold(session: Session, tickets: Sequence[TicketRow], ctx: Context, *, full: bool) -> list[_Folded]:
     ids = [t.id for t in tickets]
     stored = {s.ticket_id: s for s in session.scalars(select(ReplayStateRow).where(ReplayStateRow.ticket_id.in_(ids)))}
-    usable = {} if full else {tid: s for tid, s in stored.items() if _still_valid(s, ctx)}
+    usable = {
+        t.id: stored[t.id] for t in tickets if not full and fold_is_current(stored.get(t.id), ctx, t.policy_version_id)
+    }
     logged = ticket_service.logged_events(session, ids, after_row={tid: s.last_event_row for tid, s in usable.items()})
     folded: dict[int, _Folded] = {}
     for ticket in tickets:
@@ -116,8 +118,15 @@ def _fold(session: Session, tickets: Sequence[TicketRow], ctx: Context, *, full:
     return [folded[t.id] for t in tickets]
 
 
-def _still_valid(stored: ReplayStateRow, ctx: Context) -> bool:
-    return stored.fold_format == replay_state.FOLD_FORMAT and stored.config_stamp == ctx.stamp
+def fold_is_current(stored: ReplayStateRow | None, ctx: Context, policy_version_id: int | None) -> bool:
+    """Whether a stored fold may be resumed: computed by this engine's fold format, under today's
+    configuration (calendars, exclusion windows) and for the ticket's policy version."""
+    return (
+        stored is not None
+        and stored.fold_format == replay_state.FOLD_FORMAT
+        and stored.config_stamp == ctx.stamp
+        and stored.policy_version_id == policy_version_id
+    )
 
 
 def _resume(
@@ -129,8 +138,6 @@ def _resume(
 ) -> tuple[ClockFold, PublishedPolicy | None] | None:
     """The stored fold fed with the events logged since, if they all follow it and the ticket keeps its
     policy version; None when the whole log must be replayed."""
-    if stored.policy_version_id != ticket.policy_version_id:
-        return None  # moved to another version meanwhile (a migration)
     policy = _version(session, stored.policy_version_id)
     fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
     new = ordered_events(e for _, e in logged)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clocks import replay_state
+from app.clocks import projection, replay_state
 from app.clocks.context import Context
 from app.clocks.evaluate import ClockFold
 from app.clocks.models import ClockRow, ReplayStateRow
@@ -36,14 +36,8 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
     policy = _policy(session, ticket)
     ctx = Context.load(session)
     stored = session.get(ReplayStateRow, ticket.id)
-    usable = (
-        stored is not None
-        and ticket.replay_requested_at is None
-        and stored.fold_format == replay_state.FOLD_FORMAT
-        and stored.config_stamp == ctx.stamp
-        and stored.policy_version_id == (policy.version_id if policy else None)
-    )
-    if not usable or stored is None:
+    current_fold = projection.fold_is_current(stored, ctx, policy.version_id if policy else None)
+    if stored is None or not current_fold or ticket.replay_requested_at is not None:
         return _replayed(session, ticket, ticket_service.events_until(session, ticket, _FOREVER), policy, ctx, now)
     fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
     clocks = _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)

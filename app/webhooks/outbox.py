@@ -14,22 +14,12 @@ from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from app.core.instants import utc_iso
+from app.tickets.events import SNAPSHOT_FIELDS
 from app.tickets.models import TicketRow
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 
-TICKET_FIELDS = (
-    "source",
-    "key",
-    "title",
-    "status",
-    "status_category",
-    "priority",
-    "tier",
-    "assignee",
-    "project",
-    "type",
-    "url",
-)
+# What an outbound event says of its ticket: its identity and snapshot (the zone is a clock detail).
+TICKET_FIELDS = ("source", "key", *(name for name in SNAPSHOT_FIELDS if name != "timezone"))
 
 
 _CACHE_KEY = "webhooks.enabled_subscriptions"
