@@ -76,7 +76,10 @@ def serve(
         fail(status.describe())
     db.dispose()
     if no_workers:
+        # The app is built from the environment (uvicorn's factory, in each of its processes); the
+        # settings read above are cached in this one and must be read again.
         os.environ["SLA_RUN_WORKERS"] = "false"
+        get_settings.cache_clear()
     bind_host = host or settings.host
     bind_port = port or settings.port
     configure_logging(settings.log_level)

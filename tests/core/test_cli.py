@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from app import cli as cli_module
 from app.cli import main
 from app.core.config import Settings, get_settings
+from app.main import create_app_from_env
 
 runner = CliRunner()
 
@@ -40,6 +44,24 @@ def test_worker_names_the_lanes_when_given_an_unknown_one(data_dir: Path) -> Non
     assert result.exit_code == 2
     assert "unknown lane(s) mail" in result.output
     assert "clocks, deliveries, writeback, sync" in result.output
+
+
+def test_serve_no_workers_starts_no_background_lane(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runner.invoke(main, ["migrate"]).exit_code == 0
+    lanes_seen: list[list[str]] = []
+
+    def serve_once(target: str, **_: object) -> None:
+        # What uvicorn does with the factory, in this process: build the app and run its lifespan.
+        assert target == "app.main:create_app_from_env"
+        with TestClient(create_app_from_env()):
+            lanes_seen.append([t.name for t in threading.enumerate() if t.name.startswith("sla-")])
+
+    monkeypatch.setattr(cli_module.uvicorn, "run", serve_once)
+    monkeypatch.delenv("SLA_RUN_WORKERS", raising=False)
+    result = runner.invoke(main, ["serve", "--no-workers"])
+    monkeypatch.delenv("SLA_RUN_WORKERS", raising=False)
+    assert result.exit_code == 0, result.output
+    assert lanes_seen == [[]]
 
 
 def test_apikey_lifecycle(data_dir: Path) -> None:
