@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from app.board.service import STATES
+from app.board.service import STATES, link_url
 from app.core.instants import utc_iso
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -104,7 +104,7 @@ def script_json(value: Any) -> Markup:
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
 )
-environment.filters.update(iso=iso, when=when, duration=duration, event_summary=event_summary)
+environment.filters.update(iso=iso, when=when, duration=duration, event_summary=event_summary, link_url=link_url)
 environment.globals.update(states=STATES, state_labels=STATE_LABELS, state_icons=STATE_ICONS)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -157,6 +158,15 @@ class _Calendars:
         return self._cache[key]
 
 
+def link_url(url: str | None) -> str | None:
+    """A ticket's URL fit for a link: http(s) only. Sources send what their users typed; a
+    ``javascript:`` or ``data:`` URL in an ``href`` would run in the board's origin when clicked."""
+    if url is None:
+        return None
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url if scheme in ("http", "https") else None
+
+
 def board_row(clock: ClockRow, ticket: TicketRow, calendars: _Calendars, now: datetime) -> dict[str, Any]:
     """One board row: the clock's live view, its ticket, its board state and its calendar window."""
     view = clock_service.view(clock, calendars.set, now)
@@ -168,7 +178,7 @@ def board_row(clock: ClockRow, ticket: TicketRow, calendars: _Calendars, now: da
         "source": clock.source,
         "key": clock.ticket_key,
         "title": ticket.title,
-        "url": ticket.url,
+        "url": link_url(ticket.url),
         "project": ticket.project,
         "tier": clock.tier,
         "priority": clock.priority,

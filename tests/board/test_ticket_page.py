@@ -12,7 +12,7 @@ from app.board.timeline import split_by_hours
 from app.calendars.engine import compile_calendar
 from app.calendars.spec import parse_calendar
 from app.core.db import Database
-from tests.api.factories import CALENDAR_YAML
+from tests.api.factories import CALENDAR_YAML, created
 from tests.board.helpers import seed_board, sign_in
 from tests.conftest import FakeClock, make_key
 
@@ -56,3 +56,23 @@ def test_running_span_is_cut_at_opening_hours() -> None:
         ("running", datetime(2025, 1, 7, 8, 0, tzinfo=UTC), end),
     ]
     assert split_by_hours(None, start, end) == [("running", start, end)]
+
+
+def test_a_ticket_url_is_a_link_only_when_it_is_http_or_https(
+    client: TestClient, admin_headers: dict[str, str], clock: FakeClock, db: Database
+) -> None:
+    seed_board(client, admin_headers)
+    for n, url in enumerate(["javascript:alert(document.cookie)", " JavaScript:alert(1)", "data:text/html,x"]):
+        key = f"X-{n}"
+        body = created(key=key, at="2025-01-06T09:00:00Z", priority="P3", url=url)
+        assert client.post("/api/v1/events", json=body, headers=admin_headers).status_code == 200
+    clock.set(datetime(2025, 1, 6, 10, 0, tzinfo=UTC))
+    sign_in(client, make_key(db, "read"))
+    for n in range(3):
+        html = client.get(f"/tickets/api/X-{n}").text.lower()
+        assert "javascript:" not in html
+        assert "data:text" not in html
+    assert 'href="https://jira.example/browse/T-2"' in client.get("/tickets/api/T-2").text
+    rows = {row["key"]: row for row in client.get("/board/data").json()["rows"]}
+    assert [rows[f"X-{n}"]["url"] for n in range(3)] == [None, None, None]
+    assert rows["T-2"]["url"] == "https://jira.example/browse/T-2"
