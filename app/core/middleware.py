@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_BASE, PayloadTooLarge
@@ -68,6 +69,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+        except ClientDisconnect:
+            # The caller went away before its body arrived: nobody to answer, nothing went wrong here.
+            status = 499
+            log.debug("client disconnected during %s %s", scope["method"], scope["path"])
         except Exception:
             # Handled here, not by Starlette's outermost error middleware, so the
             # answer still carries the request id; the client never sees internals.

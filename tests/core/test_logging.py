@@ -42,3 +42,35 @@ def test_access_log_never_contains_the_api_key(
     lines = [JsonFormatter().format(r) for r in caplog.records]
     assert any('"route": "/api/v1/apikeys"' in line for line in lines)
     assert all(key not in line for line in lines)
+
+
+def test_a_client_that_disconnects_before_its_body_is_logged_at_debug_only(
+    client: TestClient, admin_headers: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, object]] = []
+    headers = [(k.lower().encode(), v.encode()) for k, v in admin_headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/apply",
+        "raw_path": b"/api/v1/apply",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-type", b"application/yaml"), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    caplog.set_level(logging.DEBUG)
+    client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("client disconnected" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
