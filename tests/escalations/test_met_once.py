@@ -68,7 +68,7 @@ def stream_url(db: Database, clock: FakeClock, settings: Settings) -> Iterator[s
 
 def streamed(base_url: str, headers: Headers, event_type: str) -> list[dict[str, Any]]:
     """Every stored outbox event of ``event_type``, as the stream sends them from the first one on."""
-    params = {"last_event_id": 0, "type": event_type}
+    params: dict[str, str | int] = {"last_event_id": 0, "type": event_type}
     bodies: list[dict[str, Any]] = []
     with (
         httpx.Client(base_url=base_url, headers=headers, timeout=httpx.Timeout(10.0)) as http,

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,7 +53,7 @@ escalations:
 """
 LIMITS = {"first_response": FIRST_RESPONSE, "resolution": RESOLUTION}
 # (level key, metric it covers or "any", business time on 24x7 at which it is reached, webhook type)
-LEVELS = [
+LEVELS: list[tuple[str, str, Callable[[timedelta], timedelta], str]] = [
     ("0:resolution:50%:business", "resolution", lambda limit: limit / 2, "sla.warning"),
     ("1:any:breach:business", "any", lambda limit: limit + timedelta(seconds=1), "sla.breached"),
 ]
