@@ -163,3 +163,7 @@ def apikey_revoke(
     with db.transaction() as session:
         count = apikeys.revoke_key(session, key_id=key_id, name=name, now=system_now())
     typer.echo(f"revoked {count} key(s)")
+
+
+if __name__ == "__main__":
+    main()
