@@ -124,15 +124,18 @@ def post(client: httpx.Client, event: dict[str, Any]) -> float:
     return elapsed
 
 
-def get_p50(client: httpx.Client, key: str, count: int) -> float:
+def get_p50(client: httpx.Client, key: str, count: int) -> tuple[float, int]:
+    """Median milliseconds of ``count`` GETs of the ticket, and the answer's size in bytes."""
     times = []
+    size = 0
     for _ in range(count):
         start = time.perf_counter()
         response = client.get(f"/api/v1/tickets/{SOURCE}/{key}")
         times.append((time.perf_counter() - start) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"GET {key}: {response.status_code} {response.text[:500]}")
-    return statistics.median(times)
+        size = len(response.content)
+    return statistics.median(times), size
 
 
 def main() -> None:
@@ -165,17 +168,17 @@ def main() -> None:
         for event in ticket_events("WARM-1", WARMUP_EVENTS, first_at):
             post(client, event)
         get_p50(client, "WARM-1", 20)
-        early_get = 0.0
+        early_get, early_size = 0.0, 0
         started = time.monotonic()
         for n, event in enumerate(ticket_events("LONG-1", args.events, first_at), start=1):
             latencies.append(post(client, event))
             if n == max(EARLY):
-                early_get = get_p50(client, "LONG-1", args.gets)
+                early_get, early_size = get_p50(client, "LONG-1", args.gets)
             if n % 1000 == 0:
                 recent = statistics.median(latencies[-LATE_COUNT:])
                 print(f"  {n} events posted, last {LATE_COUNT}: median {recent:.2f} ms", flush=True)
         posting_s = time.monotonic() - started
-        late_get = get_p50(client, "LONG-1", args.gets)
+        late_get, late_size = get_p50(client, "LONG-1", args.gets)
 
     with sqlite3.connect(work / "sla-tracker.db") as conn:
         stored = conn.execute(
@@ -194,7 +197,10 @@ def main() -> None:
     print(f"posted {n} events in {posting_s:.1f} s; the ticket has {cycles} clock rows (metric cycles)")
     print(f"POST median, events {min(EARLY)}-{max(EARLY)}: {early:.2f} ms")
     print(f"POST median, events {n - LATE_COUNT + 1}-{n}: {late:.2f} ms  (ratio {late / early:.2f}, goal <= 1.5)")
-    print(f"GET p50 after event {max(EARLY)}: {early_get:.2f} ms; after event {n}: {late_get:.2f} ms (goal <= 10)")
+    print(
+        f"GET p50 after event {max(EARLY)}: {early_get:.2f} ms ({early_size / 1000:.1f} kB); "
+        f"after event {n}: {late_get:.2f} ms ({late_size / 1000:.1f} kB) (goal <= 10 ms)"
+    )
     print(
         f"events={n} post_ms_at_10={early:.2f} post_ms_at_{n}={late:.2f} ratio={late / early:.2f} "
         f"get_p50_ms_at_15={early_get:.2f} get_p50_ms_at_{n}={late_get:.2f} clock_cycles={cycles}"
