@@ -161,9 +161,14 @@ def running(command: Sequence[str], port: int, env: dict[str, str]) -> Iterator[
 
 
 def service_env(work: Path) -> dict[str, str]:
-    """Environment for the service on a temporary SQLite under ``work``."""
+    """Environment for the service on a temporary SQLite under ``work``, running this checkout's code.
+
+    ``PYTHONPATH`` starts with this checkout: the venv's editable install may point at another one
+    (a git worktree sharing the main checkout's venv would otherwise serve the main checkout's app).
+    """
     return {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "SLA_DATA_DIR": str(work),
         "SLA_ACCESS_LOG": "false",
         "SLA_LOG_LEVEL": "WARNING",
