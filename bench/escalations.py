@@ -16,7 +16,9 @@ tickets and events seeded directly (executemany on SQLite, COPY on PostgreSQL), 
 (``app.ingestion.flow.reproject``) once over every ticket as of a fixed instant before any is due, which
 writes the clock rows and their ``next_action_at``. Then ``app.worker.lanes.Workers`` (every lane, one
 real thread each, as the service runs them; on SQLite with the service's background WAL checkpoints)
-runs in this process until every level fired or the window plus 60 s passed.
+runs in this process (after ``tune_gc``, as the service does) until every level fired or the window plus
+60 s passed. ``--lanes clocks`` runs the clocks lane alone (nothing delivered, nothing written back): the
+scanner's own lateness, to tell its capacity from the other lanes' interference.
 
 Scenarios (the receiver and the FakeJira run in a child process, as remote services would, so that
 their CPU does not count against this process's GIL):
@@ -33,7 +35,8 @@ the bench also times, per thread group, the waits for and holds of the process's
 (``app.core.db.FairLock``): where the clocks lane waits, and behind whom.
 
     PYTHONPATH=$PWD .venv/bin/python bench/escalations.py [--clocks 20000] [--window 120]
-        [--only sqlite|postgres] [--scenarios healthy,degraded] [--interval S] [--postgres-url URL]
+        [--only sqlite|postgres] [--scenarios healthy,degraded] [--lanes clocks,...] [--interval S]
+        [--postgres-url URL]
     PYTHONPATH=$PWD .venv/bin/python bench/escalations.py --only sqlite --clocks 2000 --window 30  # quick
 
 ``--interval`` is the lanes' pause between idle passes (default: SLA_WORKER_INTERVAL_SECONDS, 5 s); the
@@ -83,6 +86,7 @@ from app.connections.models import ConnectionRow
 from app.core.clock import system_now
 from app.core.config import get_settings
 from app.core.db import Database, build_engine
+from app.core.runtime import tune_gc
 from app.core.schema import upgrade
 from app.escalations.models import FiredLevelRow, WriteBackTaskRow
 from app.ingestion import flow
@@ -92,7 +96,7 @@ from app.webhooks import service as webhook_service
 from app.webhooks.models import DeliveryRow, OutboxEventRow
 from app.webhooks.schemas import SubscriptionIn
 from app.webhooks.urls import parse_networks
-from app.worker.lanes import Workers
+from app.worker.lanes import LANE_NAMES, Workers
 from bench._harness import postgres as harness_postgres
 
 TARGET_S = 3600
@@ -407,7 +411,7 @@ def run(name: str, url: str, scenario: str, args: argparse.Namespace) -> dict[st
             f"{label}: setup {count} tickets+events seeded in {seeded:.1f}s, projected in {projected:.1f}s "
             f"({count / projected:.0f}/s); {scheduled} clocks scheduled, first next_action_at "
             f"{(first_action - start).total_seconds():+.1f}s from window open; skew {skew:.1f}s; "
-            f"lanes' idle interval {args.interval:g}s",
+            f"lanes {','.join(args.lanes)}, idle interval {args.interval:g}s",
             flush=True,
         )
 
@@ -419,7 +423,8 @@ def run(name: str, url: str, scenario: str, args: argparse.Namespace) -> dict[st
             db.start_background_checkpoints()  # as the service does (app.main's lifespan)
             timed = TimedLock(db._write_lock)
             db._write_lock = timed  # type: ignore[assignment]
-        workers = Workers(db, now, interval=args.interval)
+        tune_gc()  # as the service and the worker command do before their lanes start
+        workers = Workers(db, now, interval=args.interval, names=args.lanes)
         opened = start.timestamp() + skew
         settle, deadline = opened + window, opened + window + 60
         workers.start()
@@ -502,11 +507,17 @@ def main() -> None:
     parser.add_argument("--interval", type=float, help="the lanes' idle interval (default SLA_WORKER_INTERVAL_SECONDS)")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: healthy,degraded")
+    parser.add_argument(
+        "--lanes", default=",".join(LANE_NAMES), help="lanes to run (all by default; e.g. clocks, to diagnose)"
+    )
     parser.add_argument("--serve-fakes", choices=SCENARIOS, help=argparse.SUPPRESS)  # internal: the child
     args = parser.parse_args()
     if args.serve_fakes:
         serve_fakes(args.serve_fakes, args.clocks)
         return
+    args.lanes = [name.strip() for name in args.lanes.split(",") if name.strip()]
+    if not args.lanes or set(args.lanes) - set(LANE_NAMES):
+        parser.error(f"--lanes: choose from {', '.join(LANE_NAMES)}")
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if not scenarios or set(scenarios) - set(SCENARIOS):
         parser.error(f"--scenarios: choose from {', '.join(SCENARIOS)}")
