@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -58,8 +59,14 @@ def test_serve_no_workers_starts_no_background_lane(data_dir: Path, monkeypatch:
 
     monkeypatch.setattr(cli_module.uvicorn, "run", serve_once)
     monkeypatch.delenv("SLA_RUN_WORKERS", raising=False)
-    result = runner.invoke(main, ["serve", "--no-workers"])
-    monkeypatch.delenv("SLA_RUN_WORKERS", raising=False)
+    thresholds = gc.get_threshold()
+    try:
+        result = runner.invoke(main, ["serve", "--no-workers"])
+    finally:
+        # The factory tunes the collector for a long-lived process; other tests measure memory.
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        monkeypatch.delenv("SLA_RUN_WORKERS", raising=False)
     assert result.exit_code == 0, result.output
     assert lanes_seen == [[]]
 
