@@ -1,9 +1,8 @@
 """Checkpointing SQLite's write-ahead log from a thread of its own, off the writers' path.
 
 By default SQLite checkpoints inside the commit that pushes the WAL past 1,000 pages: that commit
-copies the pages into the database file and fsyncs both files. Under ingestion load (about 47 WAL
-pages per transaction of 4 events) that was one commit in twenty taking ~6 ms instead of ~0.3 ms,
-half of all commit time, on the single writer's path.
+copies the pages into the database file and fsyncs both files, so under ingestion load an
+occasional commit takes many times longer than the others, on the single writer's path.
 
 While the service runs, its connections therefore leave checkpoints to this thread
 (``wal_autocheckpoint=0``), which runs a PASSIVE checkpoint (it never blocks writers or readers)

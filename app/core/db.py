@@ -165,7 +165,7 @@ class FairLock:
     """A lock granted in request order: releasing hands it to the longest waiter.
 
     ``threading.Lock`` lets the thread that just released it take it straight back; a worker
-    looping over short transactions then starved the ingestion writer (webhook p99 240 ms).
+    looping over short transactions then starved the ingestion writer.
     """
 
     def __init__(self) -> None:
