@@ -190,7 +190,7 @@ def _store(session: Session, f: _Folded, ctx: Context, now: datetime, rows: list
     if policy is None:
         return result
     ticket.policy_version_id = policy.version_id
-    result.clocks = _with_exemptions(session, ticket, fold.states(now, ctx.resolver()), ctx)
+    result.clocks = with_exemptions(session, ticket, fold.states(now, ctx.resolver()), ctx)
     result.changes = _store_clocks(session, ticket, policy, result.clocks, ctx, now, rows, replayed=not f.resumed)
     return result
 
@@ -257,7 +257,8 @@ def _set_snapshot(ticket: TicketRow, fold: ClockFold, now: datetime) -> None:
     ticket.replay_requested_at = None
 
 
-def _with_exemptions(session: Session, ticket: TicketRow, states: list[ClockState], ctx: Context) -> list[ClockState]:
+def with_exemptions(session: Session, ticket: TicketRow, states: list[ClockState], ctx: Context) -> list[ClockState]:
+    """The states with the ticket's exemptions applied (exempt, with the reason)."""
     if not ctx.any_exemptions or not states:
         return states
     exempt = exclusion_service.exemptions_for(session, ticket.id)

@@ -9,7 +9,7 @@ it replayed through the engine. Nothing is stored either way.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -38,7 +38,8 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
     stored = session.get(ReplayStateRow, ticket.id)
     current_fold = projection.fold_is_current(stored, ctx, policy.version_id if policy else None)
     if stored is None or not current_fold or ticket.replay_requested_at is not None:
-        return _replayed(session, ticket, ticket_service.events_until(session, ticket, _FOREVER), policy, ctx, now)
+        logged = ticket_service.logged_events(session, [ticket.id])[ticket.id]
+        return _replayed(session, ticket, [event for _, event in logged], policy, ctx, now)
     fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
     clocks = _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)
     if policy is not None:
@@ -66,10 +67,6 @@ def as_of(session: Session, ticket: TicketRow, at: datetime) -> TicketStatusOut:
     return _replayed(session, ticket, events, _policy(session, ticket), Context.load(session), at)
 
 
-# Every event, for a replay "as of now" (events may be dated after the service's clock).
-_FOREVER = datetime.max.replace(tzinfo=UTC)
-
-
 def _replayed(
     session: Session,
     ticket: TicketRow,
@@ -94,13 +91,8 @@ def _clock_docs(
     """The clocks as the API shows them, with their exemptions."""
     if policy is None:
         return []
-    exempt = exclusion_service.exemptions_for(session, ticket.id) if states and ctx.any_exemptions else {}
-    docs = []
-    for state in states:
-        reason = exempt.get((state.metric, state.cycle))
-        doc = state.as_dict() | ({"exempt": True, "exemption_reason": reason} if reason else {})
-        docs.append({**doc, "policy_version": policy.version})
-    return docs
+    exempted = projection.with_exemptions(session, ticket, states, ctx)
+    return [{**state.as_dict(), "policy_version": policy.version} for state in exempted]
 
 
 def _policy(session: Session, ticket: TicketRow) -> PublishedPolicy | None:
