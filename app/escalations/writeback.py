@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.connections import service as connection_service
-from app.connections.models import ConnectionRow
 from app.connections.registry import TYPES, adapter_for
 from app.core.clock import Now
 from app.core.db import Database
@@ -53,16 +52,13 @@ def _from_stored(data: dict[str, Any]) -> WriteBackAction:
     return WriteBackAction(**{**data, "kind": WriteBackKind(data["kind"])})
 
 
-def _connection_type(session: Session, source: str) -> str | None:
-    return session.scalar(select(ConnectionRow.type).where(ConnectionRow.name == source))
-
-
 def enqueue(
     session: Session, ticket: TicketRow, clock_id: int, level_key: str, action: EscalationAction, now: datetime
 ) -> WriteBackTaskRow:
     """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs)."""
     writeback = to_writeback(action, ticket.key)
-    kind = _connection_type(session, ticket.source)
+    connection = connection_service.find(session, ticket.source)
+    kind = connection.type if connection is not None else None
     skipped = kind is None or kind not in TYPES
     reason = f"source {ticket.source!r} has no write-back adapter" if skipped else None
     task = WriteBackTaskRow(
