@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 
@@ -19,7 +17,7 @@ from tests.api.factories import apply
 from tests.conftest import FakeClock, project_queued
 from tests.fakes.jira_server import FakeJira, parse_jira_time
 from tests.fakes.loopback import serve_asgi
-from tests.integrations.jira.fixtures import ENV, payload
+from tests.integrations.jira.fixtures import ENV, loopback_connection, payload, signed_headers
 
 POLICY = """
 kind: policy
@@ -54,27 +52,12 @@ def test_breach_comments_internally_on_the_jira_issue(
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     fake, url = fake_jira
-    connection = {
-        "kind": "connection",
-        "name": "jira",
-        "type": "jira",
-        "base_url": url,
-        "query": "",
-        "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
-        "webhook_secret_env": "JIRA_WEBHOOK_SECRET",
-        "enrich_comment_webhooks": False,
-        "max_retries": 1,
-    }
-    apply(client, admin_headers, POLICY + "\n---\n" + yaml.safe_dump(connection))
+    apply(client, admin_headers, POLICY + "\n---\n" + yaml.safe_dump(loopback_connection(url)))
     created = payload("issue_created-mattermost-cloud.json")
     # "Now" is the moment Jira created the issue: nothing is due yet when the webhook arrives.
     clock.set(parse_jira_time(created["issue"]["fields"]["created"]))
     body = json.dumps(created).encode()
-    signature = hmac.new(ENV["JIRA_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
-    assert (
-        client.post("/webhooks/jira/jira", content=body, headers={"X-Hub-Signature": f"sha256={signature}"}).status_code
-        == 200
-    )
+    assert client.post("/webhooks/jira/jira", content=body, headers=signed_headers(body)).status_code == 200
     project_queued(db, clock)
     opened = client.get("/api/v1/tickets/jira/TES-41", headers=admin_headers).json()
     (clock_view,) = opened["clocks"]

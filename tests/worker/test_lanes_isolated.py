@@ -4,8 +4,6 @@ hangs and Jira takes 20 s to answer every write-back (each lane runs in a thread
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +26,7 @@ from tests.api.factories import apply, created
 from tests.conftest import make_key
 from tests.fakes.jira_server import FakeJira
 from tests.fakes.loopback import serve_asgi
-from tests.integrations.jira.fixtures import ENV, payload
+from tests.integrations.jira.fixtures import ENV, loopback_connection, payload, signed_headers
 from tests.webhooks.receiver import Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"receiver-secret-bytes!").decode()
@@ -95,18 +93,7 @@ def test_a_level_fires_on_time_while_the_receiver_hangs_and_jira_answers_after_2
         serve_asgi(slow_jira.app) as jira_url,
         TestClient(create_app(settings, database=db, now=system_now, run_workers=False)) as client,
     ):
-        connection = {
-            "kind": "connection",
-            "name": "jira",
-            "type": "jira",
-            "base_url": jira_url,
-            "query": "",
-            "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
-            "webhook_secret_env": "JIRA_WEBHOOK_SECRET",
-            "enrich_comment_webhooks": False,
-            "max_retries": 1,
-        }
-        apply(client, headers, POLICY + "\n---\n" + yaml.safe_dump(connection))
+        apply(client, headers, POLICY + "\n---\n" + yaml.safe_dump(loopback_connection(jira_url)))
         body = {"url": receiver_base + "/hook", "event_types": ["sla.breached"], "secret": SECRET}
         assert client.post("/api/v1/webhooks", json=body, headers=headers).status_code == 201
         workers = Workers(db, system_now, interval=0.5)
@@ -115,10 +102,7 @@ def test_a_level_fires_on_time_while_the_receiver_hangs_and_jira_answers_after_2
             # A Jira issue created long ago: its breach level fires at once, and its webhook and its
             # write-back go to the dead receiver and the slow Jira.
             raw = json.dumps(payload("issue_created-mattermost-cloud.json")).encode()
-            signature = hmac.new(ENV["JIRA_WEBHOOK_SECRET"].encode(), raw, hashlib.sha256).hexdigest()
-            response = client.post(
-                "/webhooks/jira/jira", content=raw, headers={"X-Hub-Signature": f"sha256={signature}"}
-            )
+            response = client.post("/webhooks/jira/jira", content=raw, headers=signed_headers(raw))
             assert response.status_code == 200, response.text
             assert _wait_for(lambda: receiver.hung >= 1 and bool(slow_jira.calls("POST", "/comment")), 15)
             # Both slow lanes are now stuck on their calls. A ticket whose breach comes in 2 s:

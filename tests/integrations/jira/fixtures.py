@@ -23,6 +23,8 @@ Where the data comes from (nothing here is a made-up shape):
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -104,6 +106,27 @@ def make_conn(**overrides: Any) -> JiraConnection:
     if doc.get("deployment") == "datacenter" and "auth" not in overrides:
         doc["auth"] = {"pat_env": "JIRA_PAT"}
     return JiraConnection.model_validate(doc)
+
+
+def loopback_connection(base_url: str, name: str = "jira") -> JsonDict:
+    """A ``kind: connection`` document for a fake Jira Cloud on loopback (credentials from ``ENV``)."""
+    return {
+        "kind": "connection",
+        "name": name,
+        "type": "jira",
+        "base_url": base_url,
+        "query": "",
+        "auth": {"user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"},
+        "webhook_secret_env": "JIRA_WEBHOOK_SECRET",
+        "enrich_comment_webhooks": False,
+        "max_retries": 1,
+    }
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    """The ``X-Hub-Signature`` Jira sends with ``body`` for the webhook secret in ``ENV``."""
+    signature = hmac.new(ENV["JIRA_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature": f"sha256={signature}"}
 
 
 ENV = {
