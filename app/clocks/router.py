@@ -105,10 +105,9 @@ def get_ticket(
 ) -> TicketStatusOut:
     """The ticket's snapshot and every clock with its timeline, now or as of `at`.
 
-    Without `at`: the clocks as last projected, running ones brought up to now. Events posted to
-    `/api/v1/events` are projected before that request answers; those from inbound webhooks are
-    projected by the clocks lane right after they are stored, so for a moment the clocks may not show
-    them yet.
+    Without `at`: the clocks as last projected, running ones brought up to now. A ticket still waiting
+    for the clocks lane (an inbound webhook's events, a calendar edit) is replayed from its log for the
+    answer, so every stored event counts either way.
 
     With `at`: only the events that happened at or before that instant are replayed (time travel for
     audits).

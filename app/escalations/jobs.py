@@ -16,7 +16,7 @@ BATCH = 100
 
 
 def scan(db: Database, now: Now) -> int:
-    """Re-project tickets with a clock whose ``next_action_at`` has come; the listener fires due levels.
+    """Re-project tickets with a clock whose ``next_action_at`` has come; the reactions fire due levels.
 
     PostgreSQL: each worker locks its batch of tickets with ``FOR UPDATE SKIP LOCKED``, so workers
     share the backlog without waiting on each other. SQLite: the write transaction is ``BEGIN

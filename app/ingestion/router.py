@@ -38,7 +38,8 @@ def json_content(request: Request) -> None:
 
 @router.post(
     "/events",
-    # The key is checked before the body: an anonymous caller learns nothing about the format.
+    # The key is checked before the content type. (FastAPI decodes a JSON body before any dependency,
+    # so malformed JSON still answers 422 to a caller without a key.)
     dependencies=[Depends(ingest_principal), Depends(json_content)],
     responses={
         415: {
