@@ -92,7 +92,7 @@ class Cycle:
                 return
             self._close(at)
         if self.spans and self.spans[-1].end == at and _kind_of(self.spans[-1]) == wanted:
-            self.spans[-1] = self.spans[-1].model_copy(update={"end": None})
+            self.spans[-1] = dataclasses.replace(self.spans[-1], end=None)
         else:
             self.spans.append(Span(start=at, kind=kind, reason=reason, calendar=self.calendar, timezone=self.timezone))
 
@@ -110,7 +110,7 @@ class Cycle:
         last = self.spans.pop()
         # Several events at one instant would leave zero-length spans: drop them.
         if last.start < at:
-            self.spans.append(last.model_copy(update={"end": at}))
+            self.spans.append(dataclasses.replace(last, end=at))
 
     def state(self, metric: str, policy: str, as_of: dt.datetime, resolve: CalendarResolver) -> ClockState:
         """This cycle as a ``ClockState`` read at ``as_of``."""

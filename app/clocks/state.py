@@ -22,17 +22,22 @@ class ClockStatus(StrEnum):
     cancelled = "cancelled"
 
 
-class Span(BaseModel):
-    """A stretch of a clock's life: running (counting on ``calendar``) or paused (with the reason)."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of a clock's life: running (counting on ``calendar``) or paused (with the reason).
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a pydantic model: a long-lived clock carries hundreds of spans, rebuilt on
+    every event, and pydantic neither revalidates nor slows down the instances ``ClockState`` holds.
+    Instants are UTC (the engine only sees UTC instants), so they serialize with a ``Z``.
+    """
 
     start: UtcInstant
     end: UtcInstant | None = None
-    kind: Literal["running", "paused"]
+    kind: Literal["running", "paused"] = "running"
     reason: str | None = None
-    calendar: str
-    timezone: str | None = Field(default=None, description="Zone the calendar was re-read in (ticket timezone)")
+    calendar: str = ""
+    # The zone the calendar was re-read in (a ``timezone: ticket`` target), if any.
+    timezone: str | None = None
 
 
 class ClockState(BaseModel):
