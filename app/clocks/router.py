@@ -17,7 +17,7 @@ from app.core.durations import parse_duration
 from app.core.errors import ValidationProblem
 from app.core.instants import AwareInstant
 from app.tickets import service as ticket_service
-from app.tickets.schemas import TicketStatusOut
+from app.tickets.schemas import CyclePage, TicketStatusOut
 
 router = APIRouter(tags=["clocks"])
 tickets_router = APIRouter(tags=["tickets"])
@@ -116,3 +116,23 @@ def get_ticket(
     if at is None:
         return ticket_status.current(session, ticket, now)
     return ticket_status.as_of(session, ticket, at)
+
+
+@tickets_router.get("/tickets/{source}/{key}/cycles")
+def get_ticket_cycles(
+    source: str,
+    key: str,
+    session: SessionDep,
+    _: ReadKey,
+    metric: Annotated[str, Query(max_length=50, description="The metric whose cycles to list.")],
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only cycles numbered below this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> CyclePage:
+    """Every cycle of one metric of the ticket, newest first, one page at a time, each with its timeline.
+
+    The ticket's status lists each metric's latest cycles; this pages through all of them, as
+    last projected (the status has the open ones brought up to now). Pass
+    `next_before` back as `before` for the next page.
+    """
+    ticket = ticket_service.get(session, source, key)
+    return ticket_status.cycles(session, ticket, metric, before=before, limit=limit)

@@ -5,10 +5,15 @@ stored rows of the cycles that finished before them, so a read costs the same ho
 ticket's history is; a ticket whose fold is not current (queued for projection, configuration
 changed since) is replayed from its log. As of an instant (``?at=``, audits): the events known up to
 it replayed through the engine. Nothing is stored either way.
+
+The answer lists each metric's latest ``RECENT_CYCLES`` cycles and how many it has had: a metric that
+repeats (``next_response``) gathers a cycle per customer comment, and a ticket that lives for years
+would otherwise grow an answer of megabytes. ``cycles`` pages through the earlier ones.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +32,7 @@ from app.policies.service import PublishedPolicy
 from app.tickets import service as ticket_service
 from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent
 from app.tickets.models import TicketRow
-from app.tickets.schemas import TicketOut, TicketStatusOut
+from app.tickets.schemas import RECENT_CYCLES, CyclePage, TicketOut, TicketStatusOut
 
 
 def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusOut:
@@ -43,12 +48,10 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
     fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
     clocks = _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)
     if policy is not None:
-        kept = {(c["metric"], c["cycle"]) for c in clocks}
-        query = select(ClockRow).where(ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id)
-        finished = [r for r in session.scalars(query) if (r.metric, r.cycle) not in kept]
-        clocks += [{**row.detail, "policy_version": row.policy_version} for row in finished]
-        order = {name: i for i, name in enumerate(policy.spec.tracked_metrics())}
-        clocks.sort(key=lambda c: (order.get(c["metric"], len(order)), c["cycle"]))
+        for run in fold.runs:
+            # The cycles the fold pruned are finished: their stored rows are final.
+            oldest_kept = min((c["cycle"] for c in clocks if c["metric"] == run.name), default=run.count + 1)
+            clocks += _stored_cycles(session, ticket, policy, run.name, before=oldest_kept, limit=RECENT_CYCLES)
     snapshot = {name: getattr(ticket, name) for name in SNAPSHOT_FIELDS}
     out = TicketOut(
         source=ticket.source,
@@ -58,7 +61,17 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
         opened_at=ticket.opened_at,
         deleted=ticket.deleted,
     )
-    return _status(session, ticket, out, policy, clocks, now)
+    return _status(session, ticket, out, policy, _recent(policy, clocks), _cycle_counts(fold), now)
+
+
+def cycles(session: Session, ticket: TicketRow, metric: str, *, before: int | None, limit: int) -> CyclePage:
+    """The ticket's cycles of ``metric`` under its policy version, newest first, as last projected."""
+    policy = _policy(session, ticket)
+    if policy is None:
+        return CyclePage(items=[], next_before=None)
+    page = _stored_cycles(session, ticket, policy, metric, before=before, limit=limit + 1)
+    more = len(page) > limit
+    return CyclePage(items=page[:limit], next_before=page[limit - 1]["cycle"] if more else None)
 
 
 def as_of(session: Session, ticket: TicketRow, at: datetime) -> TicketStatusOut:
@@ -82,7 +95,37 @@ def _replayed(
     category = fold.ticket.status_category
     snapshot["status_category"] = category.value if category else None
     out = TicketOut(source=ticket.source, key=ticket.key, **snapshot, opened_at=fold.opened_at, deleted=fold.deleted)
-    return _status(session, ticket, out, policy, clocks, at)
+    return _status(session, ticket, out, policy, _recent(policy, clocks), _cycle_counts(fold), at)
+
+
+def _stored_cycles(
+    session: Session, ticket: TicketRow, policy: PublishedPolicy, metric: str, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(ClockRow.detail, ClockRow.policy_version).where(
+        ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id, ClockRow.metric == metric
+    )
+    if before is not None:
+        query = query.where(ClockRow.cycle < before)
+    rows = session.execute(query.order_by(ClockRow.cycle.desc()).limit(limit))
+    return [{**detail, "policy_version": version} for detail, version in rows]
+
+
+def _recent(policy: PublishedPolicy | None, clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each metric's latest ``RECENT_CYCLES`` clocks, metrics in policy order, cycles oldest first."""
+    if policy is None:
+        return clocks
+    order = {name: i for i, name in enumerate(policy.spec.tracked_metrics())}
+    recent: list[dict[str, Any]] = []
+    shown: Counter[str] = Counter()
+    for clock in sorted(clocks, key=lambda c: -c["cycle"]):
+        shown[clock["metric"]] += 1
+        if shown[clock["metric"]] <= RECENT_CYCLES:
+            recent.append(clock)
+    return sorted(recent, key=lambda c: (order.get(c["metric"], len(order)), c["cycle"]))
+
+
+def _cycle_counts(fold: ClockFold) -> dict[str, int]:
+    return {run.name: run.count for run in fold.runs}
 
 
 def _clock_docs(
@@ -107,6 +150,7 @@ def _status(
     out: TicketOut,
     policy: PublishedPolicy | None,
     clocks: list[dict[str, Any]],
+    counts: dict[str, int],
     at: datetime,
 ) -> TicketStatusOut:
     return TicketStatusOut(
@@ -115,6 +159,7 @@ def _status(
         policy=policy.name if policy else None,
         policy_version=policy.version if policy else None,
         clocks=clocks,
+        cycle_counts=counts,
         exemptions=[
             {
                 "metric": row.metric,

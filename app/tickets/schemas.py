@@ -71,6 +71,15 @@ class TicketOut(BaseModel):
     deleted: bool
 
 
+# Cycles of each metric a ticket's status lists (a repeating metric gathers one per customer comment).
+RECENT_CYCLES = 10
+
+
+class CyclePage(BaseModel):
+    items: list[dict[str, Any]] = Field(description="Clocks of one metric, newest cycle first, as last projected")
+    next_before: int | None = Field(description="Pass back as `before` for the next page; null on the last")
+
+
 class TicketStatusOut(BaseModel):
     ticket: TicketOut
     as_of: datetime
@@ -78,6 +87,10 @@ class TicketStatusOut(BaseModel):
     policy_version: int | None
     clocks: list[dict[str, Any]] = Field(
         description="Each clock: metric, cycle, state, breached, met, target/limit/elapsed/remaining seconds, "
-        "percent, due_at, target_at, warn_at, breached_at, paused_reason, timeline, exempt"
+        "percent, due_at, target_at, warn_at, breached_at, paused_reason, timeline, exempt. Each metric's "
+        f"latest {RECENT_CYCLES} cycles; earlier ones at `/api/v1/tickets/{{source}}/{{key}}/cycles`"
+    )
+    cycle_counts: dict[str, int] = Field(
+        default_factory=dict, description="How many cycles each tracked metric has had (shown or not)"
     )
     exemptions: list[dict[str, Any]]
