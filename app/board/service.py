@@ -21,9 +21,10 @@ from app.calendars.engine import BusinessCalendar
 from app.calendars.service import CalendarSet, load_set
 from app.clocks import service as clock_service
 from app.clocks.models import ClockRow
-from app.clocks.service import MAX_PAGE, ClockFilter
+from app.clocks.service import ClockFilter
 from app.core.errors import ValidationProblem
 from app.core.instants import utc_iso
+from app.core.pagination import MAX_PAGE
 from app.tickets.models import TicketRow
 
 FILTERS = ("source", "project", "tier", "priority", "assignee", "metric", "state")

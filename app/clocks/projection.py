@@ -31,6 +31,7 @@ from app.exclusions import service as exclusion_service
 from app.policies import service as policy_service
 from app.policies.matching import select_policy, ticket_matches
 from app.policies.service import PublishedPolicy
+from app.tickets import failures
 from app.tickets import service as ticket_service
 from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent, TicketSnapshot
 from app.tickets.models import TicketRow
@@ -255,6 +256,7 @@ def _set_snapshot(ticket: TicketRow, fold: ClockFold, now: datetime) -> None:
     ticket.deleted = fold.deleted
     ticket.updated_at = now
     ticket.replay_requested_at = None
+    failures.clear(ticket)
 
 
 def with_exemptions(session: Session, ticket: TicketRow, states: list[ClockState], ctx: Context) -> list[ClockState]:

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from app.auth.deps import ReadKey
 from app.calendars.service import load_set
 from app.clocks import service, ticket_status
-from app.clocks.service import MAX_PAGE, ClockFilter
+from app.clocks.service import ClockFilter
 from app.core.deps import NowDep, SessionDep
 from app.core.durations import parse_duration
 from app.core.errors import ValidationProblem
 from app.core.instants import AwareInstant
+from app.core.pagination import MAX_PAGE
 from app.tickets import service as ticket_service
 from app.tickets.schemas import CyclePage, TicketStatusOut
 

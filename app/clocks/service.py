@@ -16,8 +16,6 @@ from app.clocks.live import live_numbers
 from app.clocks.models import ClockRow
 from app.core.errors import ValidationProblem
 
-MAX_PAGE = 500
-
 
 @dataclass(frozen=True)
 class ClockFilter:

@@ -32,7 +32,7 @@ from app.policies.service import PublishedPolicy
 from app.tickets import service as ticket_service
 from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent
 from app.tickets.models import TicketRow
-from app.tickets.schemas import RECENT_CYCLES, CyclePage, TicketOut, TicketStatusOut
+from app.tickets.schemas import RECENT_CYCLES, CyclePage, ProjectionFailureOut, TicketOut, TicketStatusOut
 
 
 def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusOut:
@@ -160,6 +160,7 @@ def _status(
         policy_version=policy.version if policy else None,
         clocks=clocks,
         cycle_counts=counts,
+        projection_failure=ProjectionFailureOut.of(ticket),
         exemptions=[
             {
                 "metric": row.metric,

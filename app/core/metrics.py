@@ -20,7 +20,12 @@ EVENTS_INGESTED = Counter(
     "sla_events_ingested_total", "Normalized events stored", ["source", "outcome"], registry=REGISTRY
 )
 WORKER_RUNS = Counter("sla_worker_runs_total", "Background job passes", ["job", "outcome"], registry=REGISTRY)
-OPEN_CLOCKS = Gauge("sla_open_clocks", "Running or paused clocks at the last scan", registry=REGISTRY)
+PROJECTION_FAILURES = Counter(
+    "sla_projection_failures_total", "Ticket projections that failed and were set aside for a retry", registry=REGISTRY
+)
+FAILED_TICKETS = Gauge(
+    "sla_failed_tickets", "Tickets set aside after a failed projection, awaiting a retry", registry=REGISTRY
+)
 INGEST_BATCH_EVENTS = Histogram(
     "sla_ingest_batch_events",
     "Events written per group-commit transaction of the ingestion writer",

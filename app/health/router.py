@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from app.core.deps import DatabaseDep
 from app.core.errors import ServiceUnavailable
-from app.core.metrics import REGISTRY
+from app.core.metrics import FAILED_TICKETS, REGISTRY
 from app.core.schema import schema_status
+from app.tickets.models import TicketRow
 
 router = APIRouter(tags=["health"])
 
@@ -35,6 +36,10 @@ def readyz(db: DatabaseDep) -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics() -> Response:
+def metrics(db: DatabaseDep) -> Response:
     """Prometheus text exposition of request and domain metrics."""
+    # Counted from the database, so every replica reports the same figure.
+    with db.transaction(write=False) as session:
+        failed = select(func.count()).where(TicketRow.projection_retry_at.is_not(None))
+        FAILED_TICKETS.set(session.scalar(failed) or 0)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.clocks import projection
@@ -26,6 +27,7 @@ from app.clocks.context import Context
 from app.clocks.models import ClockRow
 from app.clocks.projection import Projection
 from app.escalations import reactions
+from app.tickets import failures
 from app.tickets import service as ticket_service
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketRow
@@ -68,18 +70,49 @@ def ingest(
 
 
 def reproject(session: Session, tickets: Sequence[TicketRow], now: datetime, *, full: bool = False) -> list[Projection]:
-    """Project ``tickets`` (resuming their stored folds; ``full``: from their whole logs) and react."""
+    """Project ``tickets`` (resuming their stored folds; ``full``: from their whole logs) and react.
+
+    The batch is one savepoint. Should it fail, each ticket is projected in a savepoint of its own and
+    the ones that fail again are set aside (``app.tickets.failures``): one ticket the engine or the
+    database cannot take never holds up the others. Errors of the database itself (a lost
+    connection, a lock timeout) are not the ticket's fault: they fail the caller's transaction.
+    """
     if not tickets:
         return []
     ctx = Context.load(session)
-    projections = projection.project(session, tickets, now, ctx, full=full)
-    reactions.react(session, [p for p in projections if p.policy is not None], now)
+    try:
+        return _project_and_react(session, tickets, now, ctx, full=full)
+    except OperationalError:
+        raise
+    except Exception as error:
+        if len(tickets) == 1:
+            failures.set_aside(session, tickets[0], error, now)
+            return []
+    done: list[Projection] = []
+    for ticket in tickets:
+        try:
+            done += _project_and_react(session, [ticket], now, ctx, full=full)
+        except OperationalError:
+            raise
+        except Exception as error:
+            failures.set_aside(session, ticket, error, now)
+    return done
+
+
+def _project_and_react(
+    session: Session, tickets: Sequence[TicketRow], now: datetime, ctx: Context, *, full: bool
+) -> list[Projection]:
+    with session.begin_nested():
+        projections = projection.project(session, tickets, now, ctx, full=full)
+        reactions.react(session, [p for p in projections if p.policy is not None], now)
     return projections
 
 
-def repair(session: Session, ticket: TicketRow, now: datetime) -> Projection:
-    """Re-derive one ticket from its whole log (the replay route and CLI)."""
-    return reproject(session, [ticket], now, full=True)[0]
+def repair(session: Session, ticket: TicketRow, now: datetime) -> Projection | None:
+    """Re-derive one ticket from its whole log (the replay route and CLI); None when it failed, and
+    the ticket was set aside with the error."""
+    done = reproject(session, [ticket], now, full=True)
+    return done[0] if done else None
 
 
 def project_queued(session: Session, now: datetime, limit: int) -> int:
@@ -87,7 +120,7 @@ def project_queued(session: Session, now: datetime, limit: int) -> int:
     edits or policy migrations, longest waiting first (several workers share it on PostgreSQL)."""
     query = (
         select(TicketRow)
-        .where(TicketRow.replay_requested_at.is_not(None))
+        .where(TicketRow.replay_requested_at.is_not(None), _not_set_aside(now))
         .order_by(TicketRow.replay_requested_at, TicketRow.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -99,7 +132,12 @@ def project_due(session: Session, now: datetime, limit: int, *, skip_locked: boo
     """The escalation scanner: project tickets with a clock whose ``next_action_at`` has come; the
     reactions fire the levels that are due."""
     due = select(ClockRow.ticket_id).where(ClockRow.next_action_at <= now)
-    query = select(TicketRow).where(TicketRow.id.in_(due)).order_by(TicketRow.id).limit(limit)
+    query = select(TicketRow).where(TicketRow.id.in_(due), _not_set_aside(now)).order_by(TicketRow.id).limit(limit)
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     return len(reproject(session, list(session.scalars(query)), now))
+
+
+def _not_set_aside(now: datetime) -> ColumnElement[bool]:
+    """Tickets not waiting out the delay after a failed projection."""
+    return or_(TicketRow.projection_retry_at.is_(None), TicketRow.projection_retry_at <= now)

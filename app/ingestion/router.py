@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from app.auth.deps import WriteKey, ingest_principal
 from app.clocks import ticket_status
 from app.core.deps import NowDep, SessionDep
-from app.core.errors import FieldError, UnsupportedMediaType
+from app.core.errors import Conflict, FieldError, UnsupportedMediaType
 from app.core.problems import PROBLEM_JSON
 from app.ingestion import flow
 from app.ingestion.writer import app_writer
@@ -66,9 +66,17 @@ async def post_events(
     return IngestOut.from_result(result)
 
 
-@router.post("/tickets/{source}/{key}/replay")
+@router.post(
+    "/tickets/{source}/{key}/replay",
+    responses={409: {"description": "The projection failed again; nothing changed", "content": {PROBLEM_JSON: {}}}},
+)
 def replay_ticket(source: str, key: str, session: SessionDep, now: NowDep, _: WriteKey) -> TicketStatusOut:
-    """Re-derive the ticket's snapshot and clocks from its whole event log (repair)."""
+    """Re-derive the ticket's snapshot and clocks from its whole event log (repair).
+
+    A ticket set aside after a failed projection is cleared once this works; when it fails again,
+    the answer is a 409 problem with the error and nothing changes.
+    """
     ticket = ticket_service.get(session, source, key)
-    flow.repair(session, ticket, now)
+    if flow.repair(session, ticket, now) is None:
+        raise Conflict(f"the ticket's projection failed: {ticket.projection_error}")
     return ticket_status.current(session, ticket, now)

@@ -38,6 +38,11 @@ class TicketRow(Base):
     # Set when something outside the ticket's own events changed (an exclusion window, a calendar,
     # a policy migration): the worker replays these tickets in batches.
     replay_requested_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set aside after a failed projection (``app.tickets.failures``): what went wrong, how many attempts
+    # in a row failed, and when the clocks lane tries again. Cleared by the next projection that works.
+    projection_error: Mapped[str | None] = mapped_column(String(1000))
+    projection_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    projection_retry_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TicketEventRow(Base):

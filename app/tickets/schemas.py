@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.tickets.events import NormalizedEvent
-from app.tickets.models import TicketEventRow
+from app.tickets.models import TicketEventRow, TicketRow
 
 MAX_BATCH = 1000
 
@@ -71,6 +71,47 @@ class TicketOut(BaseModel):
     deleted: bool
 
 
+class ProjectionFailureOut(BaseModel):
+    """Why a ticket's clocks are not current: its last projection failed, and when it is tried again."""
+
+    error: str
+    failures: int = Field(description="Attempts in a row that failed")
+    retry_at: datetime | None
+
+    @classmethod
+    def of(cls, row: TicketRow) -> ProjectionFailureOut | None:
+        if row.projection_error is None:
+            return None
+        return cls(error=row.projection_error, failures=row.projection_failures, retry_at=row.projection_retry_at)
+
+
+class TicketSummaryOut(BaseModel):
+    source: str
+    key: str
+    title: str | None
+    status: str | None
+    priority: str | None
+    last_event_at: datetime
+    projection_failure: ProjectionFailureOut | None
+
+    @classmethod
+    def of(cls, row: TicketRow) -> TicketSummaryOut:
+        return cls(
+            source=row.source,
+            key=row.key,
+            title=row.title,
+            status=row.status,
+            priority=row.priority,
+            last_event_at=row.last_event_at,
+            projection_failure=ProjectionFailureOut.of(row),
+        )
+
+
+class TicketPage(BaseModel):
+    items: list[TicketSummaryOut]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null on the last")
+
+
 # Cycles of each metric a ticket's status lists (a repeating metric gathers one per customer comment).
 RECENT_CYCLES = 10
 
@@ -94,3 +135,8 @@ class TicketStatusOut(BaseModel):
         default_factory=dict, description="How many cycles each tracked metric has had (shown or not)"
     )
     exemptions: list[dict[str, Any]]
+    projection_failure: ProjectionFailureOut | None = Field(
+        default=None,
+        description="Set when the ticket's last projection failed: the clocks shown are replayed from its log "
+        "for this answer, and the clocks lane retries it with a growing delay",
+    )

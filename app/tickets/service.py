@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import insert_ignoring_conflicts
-from app.core.errors import NotFound
+from app.core.errors import NotFound, ValidationProblem
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketEventRow, TicketRow
@@ -147,6 +147,25 @@ def get(session: Session, source: str, key: str) -> TicketRow:
     if ticket is None:
         raise NotFound(f"no ticket {source}/{key}")
     return ticket
+
+
+def list_tickets(
+    session: Session, *, failed: bool | None, source: str | None, limit: int, cursor: str | None
+) -> tuple[list[TicketRow], str | None]:
+    """One page of tickets, newest first, and the cursor of the next page (the last one's id)."""
+    query = select(TicketRow)
+    if failed is not None:
+        set_aside = TicketRow.projection_error.is_not(None)
+        query = query.where(set_aside if failed else ~set_aside)
+    if source is not None:
+        query = query.where(TicketRow.source == source)
+    if cursor is not None:
+        if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
+            raise ValidationProblem.single("cursor", "is not a cursor this API returned")
+        query = query.where(TicketRow.id < int(cursor))
+    rows = list(session.scalars(query.order_by(TicketRow.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    return rows[:limit], (str(rows[limit - 1].id) if more else None)
 
 
 def events_of(session: Session, ticket: TicketRow) -> list[TicketEventRow]:

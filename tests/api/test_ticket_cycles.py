@@ -40,9 +40,7 @@ def _conversation() -> list[dict[str, Any]]:
     for n in range(1, EXCHANGES + 1):
         asked = START + n * EVERY
         events.append(event(id=f"q{n}", type="comment", at=_iso(asked), author_role="customer", public=True))
-        events.append(
-            event(id=f"a{n}", type="comment", at=_iso(asked + REPLY_AFTER), author_role="agent", public=True)
-        )
+        events.append(event(id=f"a{n}", type="comment", at=_iso(asked + REPLY_AFTER), author_role="agent", public=True))
     return events
 
 

@@ -1,0 +1,3 @@
+"""Paged lists: the largest page any list route serves."""
+
+MAX_PAGE = 500
