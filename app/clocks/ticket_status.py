@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clocks import projection, replay_state
@@ -42,6 +42,8 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
     ctx = Context.load(session)
     stored = session.get(ReplayStateRow, ticket.id)
     current_fold = projection.fold_is_current(stored, ctx, policy.version_id if policy else None)
+    if ticket.projection_error is not None:
+        return _as_last_stored(session, ticket, policy, now)
     if stored is None or not current_fold or ticket.replay_requested_at is not None:
         logged = ticket_service.logged_events(session, [ticket.id])[ticket.id]
         return _replayed(session, ticket, [event for _, event in logged], policy, ctx, now)
@@ -52,8 +54,31 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
             # The cycles the fold pruned are finished: their stored rows are final.
             oldest_kept = min((c["cycle"] for c in clocks if c["metric"] == run.name), default=run.count + 1)
             clocks += _stored_cycles(session, ticket, policy, run.name, before=oldest_kept, limit=RECENT_CYCLES)
+    return _status(session, ticket, _stored_ticket(ticket), policy, _recent(policy, clocks), _cycle_counts(fold), now)
+
+
+def _as_last_stored(
+    session: Session, ticket: TicketRow, policy: PublishedPolicy | None, now: datetime
+) -> TicketStatusOut:
+    """A ticket set aside after a failed projection: its snapshot and clock rows as the last projection
+    that worked left them (what failed there would fail here too), with the failure."""
+    clocks: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    if policy is not None:
+        for metric in policy.spec.tracked_metrics():
+            clocks += _stored_cycles(session, ticket, policy, metric, before=None, limit=RECENT_CYCLES)
+        query = (
+            select(ClockRow.metric, func.max(ClockRow.cycle))
+            .where(ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id)
+            .group_by(ClockRow.metric)
+        )
+        counts = {metric: number for metric, number in session.execute(query)}
+    return _status(session, ticket, _stored_ticket(ticket), policy, _recent(policy, clocks), counts, now)
+
+
+def _stored_ticket(ticket: TicketRow) -> TicketOut:
     snapshot = {name: getattr(ticket, name) for name in SNAPSHOT_FIELDS}
-    out = TicketOut(
+    return TicketOut(
         source=ticket.source,
         key=ticket.key,
         **snapshot,
@@ -61,7 +86,6 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
         opened_at=ticket.opened_at,
         deleted=ticket.deleted,
     )
-    return _status(session, ticket, out, policy, _recent(policy, clocks), _cycle_counts(fold), now)
 
 
 def cycles(session: Session, ticket: TicketRow, metric: str, *, before: int | None, limit: int) -> CyclePage:

@@ -137,6 +137,6 @@ class TicketStatusOut(BaseModel):
     exemptions: list[dict[str, Any]]
     projection_failure: ProjectionFailureOut | None = Field(
         default=None,
-        description="Set when the ticket's last projection failed: the clocks shown are replayed from its log "
-        "for this answer, and the clocks lane retries it with a growing delay",
+        description="Set when the ticket's last projection failed: the snapshot and clocks are as the last "
+        "projection that worked left them, and the clocks lane retries it with a growing delay",
     )
