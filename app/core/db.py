@@ -139,6 +139,9 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
         engine = create_engine(
             parsed,
             echo=echo,
+            # Statement parameters carry secrets (webhook signing keys) and customer data: keep them
+            # out of every error message and log line, whichever path raises.
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
             pool_size=8,
             # The connection given back last is handed out first: the writer keeps using the connection whose
@@ -153,6 +156,7 @@ def build_engine(url: str, *, password: str | None = None, echo: bool = False) -
     return create_engine(
         parsed,
         echo=echo,
+        hide_parameters=True,  # as above
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
