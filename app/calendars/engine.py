@@ -6,6 +6,13 @@ seconds with ``cum[k]`` = business seconds before ``starts[k]``. Then
 time is ``B(b) - B(a)`` and a due instant is one bisect of ``cum``. The table
 covers whole local years and grows on demand in both directions.
 
+The datetime ``elapsed`` reads ``B`` from a second table with one row per UTC
+day instead: a datetime minus the epoch is a timedelta whose ``days`` picks the
+row and whose ``seconds`` is the time of day, so most instants cost one list
+index and no bisect. A row can only describe a day with at most one working
+span; days with more (split shifts, a span crossing midnight UTC and another
+that day) are answered by the bisect.
+
 Conventions: business time is real elapsed seconds; wall times that
 do not exist or exist twice are read with fold=0; ``due`` is the latest instant
 at which elapsed business time still equals the duration.
@@ -15,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -39,8 +46,23 @@ _SENTINEL = -(10**15)  # an empty interval before all time, so every bisect land
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+class _DayRow(NamedTuple):
+    """A UTC day's one working span ``[opens, closes)`` in seconds after midnight, and ``B`` at ``opens``."""
+
+    opens: int  # 0 and closes 0 on a day without working time
+    closes: int
+    before: int
+
+
+class _Days(NamedTuple):
+    rows: list[_DayRow | None]  # None: a day with several working spans
+    first: int  # the UTC day number (days since the epoch) of rows[0]
+    size: int  # len(rows)
+
+
 class _Table(NamedTuple):
     fast: tuple[list[int], list[int], list[int], int, int]  # starts, ends, cum, lo, hi for the scalar path
+    days: _Days  # covers the days that lie wholly in [lo, hi)
     starts: list[int]
     ends: list[int]
     cum: list[int]
@@ -77,6 +99,33 @@ def from_epoch(epoch: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(0, epoch)  # (days, seconds)
 
 
+def _business_in(starts: list[int], ends: list[int], cum: list[int], t: int) -> int:
+    """``B(t)`` from the span table, by one bisect."""
+    i = bisect_right(starts, t) - 1
+    end = ends[i]
+    return cum[i] + (t if t < end else end) - starts[i]
+
+
+def _day_rows(starts: list[int], ends: list[int], cum: list[int], first: int, last: int) -> list[_DayRow | None]:
+    """The rows of the UTC days ``first`` to ``last - 1`` (day numbers), from the span table."""
+    rows: list[_DayRow | None] = []
+    for day in range(first, last):
+        midnight, next_midnight = day * _DAY, (day + 1) * _DAY
+        i = bisect_right(starts, midnight) - 1
+        if ends[i] <= midnight:
+            i += 1  # spans i .. j-1 are those that reach into the day
+        j = bisect_left(starts, next_midnight)
+        if j == i:
+            rows.append(_DayRow(0, 0, _business_in(starts, ends, cum, midnight)))
+        elif j == i + 1:
+            opens = max(starts[i], midnight)
+            closes = min(ends[i], next_midnight)
+            rows.append(_DayRow(opens - midnight, closes - midnight, _business_in(starts, ends, cum, opens)))
+        else:
+            rows.append(None)
+    return rows
+
+
 def merge_pauses(pauses: Sequence[tuple[int, int]]) -> list[Span]:
     """Sorted union of pause spans (epoch seconds); a reversed span is refused."""
     for start, end in pauses:
@@ -96,8 +145,9 @@ class BusinessCalendar:
         self._years: tuple[int, int] | None = None
         self._lock = threading.Lock()
         empty = np.zeros(0, dtype=np.int64)
-        self._tab = _Table(([], [], [], 0, 0), [], [], [], 0, 0, empty, empty, empty)
+        self._tab = _Table(([], [], [], 0, 0), _Days([], 0, 0), [], [], [], 0, 0, empty, empty, empty)
         self._fast = self._tab.fast
+        self._days = self._tab.days
 
     # -- table maintenance -------------------------------------------------
 
@@ -119,8 +169,12 @@ class BusinessCalendar:
         # Spans of dates just outside the years (overnight spill, offsets up to 14h, a skipped day)
         # may reach a couple of days in, so the trusted window is trimmed by that much.
         lo, hi = _jan1(lo_year) + 3 * _DAY, _jan1(hi_year + 1) - 2 * _DAY
+        # lo and hi are midnights UTC, so the day rows cover exactly the trusted window.
+        first_day, last_day = lo // _DAY, hi // _DAY
+        days = _Days(_day_rows(starts, ends, cum, first_day, last_day), first_day, last_day - first_day)
         tab = _Table(
             (starts, ends, cum, lo, hi),
+            days,
             starts,
             ends,
             cum,
@@ -133,6 +187,7 @@ class BusinessCalendar:
         self._years = (lo_year, hi_year)
         self._tab = tab
         self._fast = tab.fast
+        self._days = tab.days
         return tab
 
     def _cover(self, a: int, b: int) -> _Table:
@@ -169,10 +224,7 @@ class BusinessCalendar:
         tab = self._tab
         if not tab.lo <= t < tab.hi:
             tab = self._cover(t, t)
-        starts = tab.starts
-        i = bisect_right(starts, t) - 1
-        end = tab.ends[i]
-        return tab.cum[i] + (t if t < end else end) - starts[i]
+        return _business_in(tab.starts, tab.ends, tab.cum, t)
 
     def elapsed_epoch(self, start: int, end: int) -> int:
         """Business seconds in ``[start, end]`` (epoch seconds)."""
@@ -268,13 +320,33 @@ class BusinessCalendar:
     def _pauses(self, pauses: Sequence[Pause]) -> list[Span]:
         return merge_pauses([(self._epoch(p), self._epoch(q)) for p, q in pauses])
 
+    def _business_at(self, instant: dt.datetime) -> int:
+        """``B`` at ``instant`` (floored to the second): its day's row, or the bisect where no row answers."""
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=self.tz)
+        since = instant - _EPOCH
+        rows, first, size = self._days
+        k = since.days - first
+        row = rows[k] if 0 <= k < size else None
+        if row is None:
+            return self.business_epoch(to_epoch(instant))
+        opens, closes, before = row
+        second = since.seconds
+        if second <= opens:
+            return before
+        return before + (second if second < closes else closes) - opens
+
     def elapsed(self, start: dt.datetime, end: dt.datetime, pauses: Sequence[Pause] = ()) -> int:
         """Business seconds in ``[start, end]`` minus the (merged) paused spans."""
-        # The clock engine's call (no pauses: its timeline already left them out) is one ``elapsed_epoch``.
+        if not pauses:
+            # The clock engine's call: its timeline already left the pauses out.
+            total = self._business_at(end) - self._business_at(start)
+            # B never decreases, so only a total of zero can hide an end before the start.
+            if total <= 0 and to_epoch(end, self.tz) < to_epoch(start, self.tz):
+                raise ValueError("start is after end")
+            return total
         a, b = to_epoch(start, self.tz), to_epoch(end, self.tz)
         total = self.elapsed_epoch(a, b)  # ValueError when end < start
-        if not pauses:
-            return total
         for p, q in self._pauses(pauses):
             p, q = max(p, a), min(q, b)
             if p < q:

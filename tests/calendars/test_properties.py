@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,44 @@ def test_datetime_path_equals_epoch_path(case: Case, data: st.DataObject) -> Non
     if local.replace(tzinfo=engine.tz).astimezone(UTC) == start:  # not a wall time that repeats or is skipped
         assert engine.due(local, seconds) == engine.due(start, seconds)
         assert engine.elapsed(local, end) == engine.elapsed(start, end)
+
+
+def _edges(engine: BusinessCalendar, a: int, b: int) -> list[int]:
+    """Instants in ``[a, b]`` where a day row's answer changes shape: UTC midnights and span ends, each +-1 s."""
+    points = {a, b}
+    for midnight in range(a - a % 86400, b + 1, 86400):
+        points.update((midnight - 1, midnight, midnight + 1))
+    for s, e in zip(engine._tab.starts[1:], engine._tab.ends[1:], strict=True):
+        if a <= s <= b or a <= e <= b:
+            points.update((s - 1, s, s + 1, e - 1, e, e + 1))
+    return sorted(t for t in points if a <= t <= b)
+
+
+@FAST
+@given(case=cases(window_days=10), data=st.data())
+def test_day_rows_agree_with_the_span_table(case: Case, data: st.DataObject) -> None:
+    # The datetime elapsed reads B from per-UTC-day rows (the bisect on days with several spans);
+    # both must give what the bisect over the span table gives, across DST changes, holidays and exceptions.
+    engine = BusinessCalendar(case.spec)
+    a = case.start - 86400
+    b = case.start + 11 * 86400
+    engine.elapsed_epoch(a, b)  # the table, and so the rows, cover the window before the datetime calls
+    assert engine._days.size > 0
+    points = _edges(engine, a, b)
+    picked = data.draw(st.lists(st.sampled_from(points), min_size=2, max_size=12), label="instants")
+    micros = data.draw(st.integers(0, 999_999), label="micros")
+    zone = data.draw(SHOWN_IN, label="zone")
+    origin = picked[0]
+    for t in picked[1:]:
+        lo, hi = min(origin, t), max(origin, t)
+        start, end = _instant(lo, micros, zone), _instant(hi, micros, zone)
+        assert engine.elapsed(start, end) == engine.elapsed_epoch(lo, hi)
+        assert engine.business_epoch(hi) - engine.business_epoch(lo) == engine.elapsed_epoch(lo, hi)
+        if lo < hi:
+            with pytest.raises(ValueError, match="start is after end"):
+                engine.elapsed(end, start)
+    # Within one second a later-looking start is not a reversed span (instants are floored to the second).
+    assert engine.elapsed(_instant(origin, 999_999, UTC), _instant(origin, 0, UTC)) == 0
 
 
 @MEDIUM
