@@ -12,6 +12,7 @@ from app.auth import service
 from app.auth.deps import AdminKey
 from app.auth.service import Scope
 from app.core.deps import NowDep, SessionDep
+from app.core.ids import RowId
 
 router = APIRouter(prefix="/apikeys", tags=["api keys"])
 
@@ -62,7 +63,7 @@ def create_api_key(body: ApiKeyIn, session: SessionDep, now: NowDep, who: AdminK
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_api_key(key_id: int, session: SessionDep, now: NowDep, who: AdminKey) -> None:
+def revoke_api_key(key_id: RowId, session: SessionDep, now: NowDep, who: AdminKey) -> None:
     """Revoke a key at once; requests with it get 401 from then on."""
     service.revoke_key(session, key_id=key_id, now=now)
     audit.record(

@@ -15,6 +15,7 @@ from app.calendars.service import CalendarSet
 from app.clocks.live import live_numbers
 from app.clocks.models import ClockRow
 from app.core.errors import ValidationProblem
+from app.core.ids import ID_MAX
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         due, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return (datetime.fromisoformat(due) if due else None), int(row_id)
+        if not (isinstance(row_id, int) and 0 < row_id <= ID_MAX):
+            raise ValueError("row id out of range")
+        return (datetime.fromisoformat(due) if due else None), row_id
     except (ValueError, TypeError) as exc:
         raise ValidationProblem.single("cursor", "is not a cursor this API returned") from exc
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.auth.deps import AdminKey, ReadKey
 from app.core.deps import NowDep, SessionDep
+from app.core.ids import RowId
 from app.core.instants import AwareInstant
 from app.exclusions import service
 from app.exclusions.models import ExclusionRow, ExemptionRow
@@ -47,7 +48,7 @@ class ExclusionOut(BaseModel):
 
 class ExemptionIn(BaseModel):
     metric: str = Field(min_length=1, max_length=50)
-    cycle: int = Field(default=1, ge=1)
+    cycle: RowId = 1
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -80,7 +81,7 @@ def create_exclusion(body: ExclusionIn, session: SessionDep, now: NowDep, who: A
 
 
 @router.delete("/exclusions/{window_id}")
-def revoke_exclusion(window_id: int, session: SessionDep, now: NowDep, who: AdminKey) -> ExclusionOut:
+def revoke_exclusion(window_id: RowId, session: SessionDep, now: NowDep, who: AdminKey) -> ExclusionOut:
     """Revoke a window; affected clocks are replayed without it. Audited."""
     return ExclusionOut.of(service.revoke_window(session, window_id, actor=who.actor, now=now))
 

@@ -15,6 +15,7 @@ from app.auth.deps import AdminKey, ReadKey
 from app.clocks.models import ClockRow
 from app.core.deps import NowDep, SessionDep
 from app.core.errors import ValidationProblem
+from app.core.ids import RowId
 from app.policies import service
 from app.policies.models import PolicyRow, PolicyVersionRow
 from app.tickets.models import TicketRow
@@ -44,7 +45,7 @@ class PublishOut(BaseModel):
 
 
 class MigrateIn(BaseModel):
-    to_version: int | None = Field(default=None, description="Default: the current version")
+    to_version: RowId | None = Field(default=None, description="Default: the current version")
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.deps import ReadKey
 from app.core.db import Database
 from app.core.deps import DatabaseDep
-from app.core.errors import ValidationProblem
+from app.core.ids import AfterId, parse_after_id
 from app.stream import service
 
 router = APIRouter(tags=["live stream"])
@@ -31,9 +31,7 @@ def _start(db: Database, header: str | None, query: int | None) -> int:
     if query is not None:
         return query
     if header is not None:
-        if not header.strip().isdigit():
-            raise ValidationProblem.single("Last-Event-ID", "must be an event id this stream sent")
-        return int(header)
+        return parse_after_id(header, "Last-Event-ID")
     with db.transaction(write=False) as session:
         return service.latest_id(session)
 
@@ -70,7 +68,7 @@ def stream(
     request: Request,
     db: DatabaseDep,
     _: ReadKey,
-    last_event_id: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    last_event_id: Annotated[AfterId | None, Query(description="Resume after this event id")] = None,
     type: Annotated[list[str] | None, Query(description="Only these event types (repeatable)")] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:

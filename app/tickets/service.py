@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import insert_ignoring_conflicts
 from app.core.errors import NotFound, ValidationProblem
+from app.core.ids import ID_MAX
 from app.core.metrics import EVENTS_INGESTED
 from app.tickets.events import NormalizedEvent
 from app.tickets.models import TicketEventRow, TicketRow
@@ -160,7 +161,7 @@ def list_tickets(
     if source is not None:
         query = query.where(TicketRow.source == source)
     if cursor is not None:
-        if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 18:
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > ID_MAX:
             raise ValidationProblem.single("cursor", "is not a cursor this API returned")
         query = query.where(TicketRow.id < int(cursor))
     rows = list(session.scalars(query.order_by(TicketRow.id.desc()).limit(limit + 1)))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.deps import AdminKey, ReadKey
 from app.core.deps import NowDep, SessionDep, SettingsDep
 from app.core.errors import ValidationProblem
+from app.core.ids import RowId
 from app.webhooks import service
 from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 from app.webhooks.outbox import event_document
@@ -67,14 +68,14 @@ def list_subscriptions(session: SessionDep, _: AdminKey) -> SubscriptionPage:
 
 
 @router.get("/{subscription_id}")
-def get_subscription(subscription_id: int, session: SessionDep, _: AdminKey) -> SubscriptionOut:
+def get_subscription(subscription_id: RowId, session: SessionDep, _: AdminKey) -> SubscriptionOut:
     """One subscription, with `disabled_reason` when it was switched off."""
     return _out(service.get(session, subscription_id))
 
 
 @router.patch("/{subscription_id}")
 def update_subscription(
-    subscription_id: int,
+    subscription_id: RowId,
     patch: SubscriptionPatch,
     session: SessionDep,
     now: NowDep,
@@ -87,7 +88,7 @@ def update_subscription(
 
 
 @router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_subscription(subscription_id: int, session: SessionDep, _: AdminKey) -> Response:
+def delete_subscription(subscription_id: RowId, session: SessionDep, _: AdminKey) -> Response:
     """Remove a subscription and its delivery history."""
     service.delete(session, service.get(session, subscription_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -114,9 +115,9 @@ def list_deliveries(
     session: SessionDep,
     _: ReadKey,
     status_: Annotated[str | None, Query(alias="status", pattern="^(pending|delivered|dead)$")] = None,
-    subscription_id: int | None = None,
+    subscription_id: RowId | None = None,
     event_type: str | None = None,
-    event_id: int | None = None,
+    event_id: RowId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> DeliveryPage:
@@ -127,7 +128,7 @@ def list_deliveries(
 
 
 @deliveries_router.get("/{delivery_id}")
-def get_delivery(delivery_id: int, session: SessionDep, _: ReadKey) -> DeliveryDetail:
+def get_delivery(delivery_id: RowId, session: SessionDep, _: ReadKey) -> DeliveryDetail:
     """One delivery with the event body it sends and every attempt (status, latency, response excerpt)."""
     row = service.get_delivery(session, delivery_id)
     event = session.get_one(OutboxEventRow, row.event_id)
@@ -145,6 +146,6 @@ def get_delivery(delivery_id: int, session: SessionDep, _: ReadKey) -> DeliveryD
 
 
 @deliveries_router.post("/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
-def redeliver(delivery_id: int, session: SessionDep, now: NowDep, _: AdminKey) -> DeliveryOut:
+def redeliver(delivery_id: RowId, session: SessionDep, now: NowDep, _: AdminKey) -> DeliveryOut:
     """Queue the delivery again now (same `webhook-id`, so receivers that already have it can dedupe)."""
     return _delivery(service.redeliver(session, service.get_delivery(session, delivery_id), now))
