@@ -127,7 +127,10 @@ def record(session: Session, delivery_id: int, outcome: Outcome, now: datetime) 
     """Log the attempt and move the delivery on: delivered, retried later, or dead-lettered."""
     delivery = session.get_one(DeliveryRow, delivery_id)
     # Locked: deliveries of one subscription are recorded side by side, and its counters must add up.
-    subscription = session.get_one(SubscriptionRow, delivery.subscription_id, with_for_update=True)
+    # FOR NO KEY UPDATE on PostgreSQL: a plain FOR UPDATE also blocks the key-share lock that every new
+    # delivery row's foreign key takes on its subscription, so the escalation scanner, inserting the
+    # deliveries of the levels it fires, would wait behind each delivery being recorded.
+    subscription = session.get_one(SubscriptionRow, delivery.subscription_id, with_for_update={"key_share": True})
     session.add(
         DeliveryAttemptRow(
             delivery_id=delivery_id,
