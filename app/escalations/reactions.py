@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.clocks.projection import VIEW_FIELDS, ClockChange, Projection
 from app.clocks.state import ClockState, ClockStatus
+from app.connections.models import ConnectionRow
 from app.core.db import insert_ignoring_conflicts
 from app.core.instants import utc_iso
 from app.escalations import writeback
@@ -73,30 +75,60 @@ def _fired_levels(session: Session, clock_ids: list[int]) -> dict[tuple[int, int
     return fired
 
 
-def _fire(
+@dataclass(frozen=True)
+class _Firing:
+    """A level that is due, in its place among the batch's events until it is recorded as fired."""
+
+    ticket: TicketRow
+    change: ClockChange
+    level: PlannedLevel
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        assert self.change.row.id is not None
+        return (self.change.row.id, self.change.after.cycle, self.level.key)
+
+
+def _record_fired(session: Session, firings: list[_Firing], now: datetime) -> set[tuple[int, int, str]]:
+    """Record every due level of the batch in one insert-if-absent; the keys recorded here (the others
+    someone already fired).
+
+    One statement per batch, not one per level: on PostgreSQL each statement is a round trip, and a
+    scanner thread that shares the interpreter with busy I/O lanes waits for the GIL after every one.
+    Rows go in key order, so concurrent writers of the same levels take their locks in the same order.
+    """
+    if not firings:
+        return set()
+    rows = []
+    for firing in sorted(firings, key=lambda f: f.key):
+        assert firing.level.instant is not None
+        clock_id, cycle, level_key = firing.key
+        rows.append(
+            {
+                "clock_id": clock_id,
+                "cycle": cycle,
+                "level_key": level_key,
+                "ticket_id": firing.ticket.id,
+                "instant": firing.level.instant,
+                "fired_at": now,
+            }
+        )
+    statement = insert_ignoring_conflicts(session, FiredLevelRow).returning(
+        FiredLevelRow.clock_id, FiredLevelRow.cycle, FiredLevelRow.level_key
+    )
+    return {(row[0], row[1], row[2]) for row in session.execute(statement, rows)}
+
+
+def _actions(
     session: Session,
-    ticket: TicketRow,
-    change: ClockChange,
-    level: PlannedLevel,
+    firing: _Firing,
     now: datetime,
     events: list[dict[str, Any]],
-) -> bool:
-    """Record ``level`` as fired unless someone already did; on success queue its actions. True if fired here."""
-    assert level.instant is not None
+    connections: dict[str, ConnectionRow | None],
+) -> None:
+    """Queue the actions of a level just recorded as fired: outbox events and write-back tasks."""
+    ticket, change, level = firing.ticket, firing.change, firing.level
     assert change.row.id is not None
-    values = {
-        "clock_id": change.row.id,
-        "cycle": change.after.cycle,
-        "level_key": level.key,
-        "ticket_id": ticket.id,
-        "instant": level.instant,
-        "fired_at": now,
-    }
-    inserted = session.execute(
-        insert_ignoring_conflicts(session, FiredLevelRow).returning(FiredLevelRow.id), values
-    ).first()
-    if inserted is None:
-        return False
     clock = clock_document(change)
     for action in level.spec.actions:
         if action.webhook is not None:
@@ -105,8 +137,7 @@ def _fire(
                 outbox.event(action.webhook, now, ticket=ticket, clock=clock, clock_id=change.row.id, extra=extra)
             )
         else:
-            writeback.enqueue(session, ticket, change.row.id, level.key, action, now)
-    return True
+            writeback.enqueue(session, ticket, change.row.id, level.key, action, now, connections=connections)
 
 
 def _correct(
@@ -117,7 +148,7 @@ def _correct(
     fired: dict[str, FiredLevelRow],
     as_of: datetime,
     now: datetime,
-    events: list[dict[str, Any]],
+    events: list[dict[str, Any] | _Firing],
 ) -> bool:
     """Retract fired levels the re-derived clock never reached; emit ``sla.corrected``. True if corrected."""
     retracted = [key for key, level in planned.items() if key in fired and not level.reached(as_of)]
@@ -139,9 +170,17 @@ def react(session: Session, projections: Sequence[Projection], now: datetime) ->
     escalating = [p for p in projections if p.policy is not None and p.policy.spec.escalations]
     clock_ids = [c.row.id for p in escalating for c in p.changes if c.row.id is not None]
     fired_by_clock = _fired_levels(session, clock_ids) if clock_ids else {}
-    events: list[dict[str, Any]] = []
+    pending: list[dict[str, Any] | _Firing] = []
     for projection in projections:
-        _on_projection(session, projection, fired_by_clock, now, events)
+        _on_projection(session, projection, fired_by_clock, now, pending)
+    recorded = _record_fired(session, [item for item in pending if isinstance(item, _Firing)], now)
+    events: list[dict[str, Any]] = []
+    connections: dict[str, ConnectionRow | None] = {}
+    for item in pending:
+        if not isinstance(item, _Firing):
+            events.append(item)
+        elif item.key in recorded:
+            _actions(session, item, now, events, connections)
     outbox.write(session, events)
 
 
@@ -150,7 +189,7 @@ def _on_projection(
     projection: Projection,
     fired_by_clock: dict[tuple[int, int], dict[str, FiredLevelRow]],
     now: datetime,
-    events: list[dict[str, Any]],
+    events: list[dict[str, Any] | _Firing],
 ) -> None:
     ticket = projection.ticket
     as_of = max(now, ticket.last_event_at)
@@ -173,7 +212,7 @@ def _on_projection(
         )
         for level in pending:
             if level.reached(as_of):
-                _fire(session, ticket, change, level, now, events)
+                events.append(_Firing(ticket, change, level))
         upcoming = [p.instant for p in pending if p.instant is not None and p.instant > as_of]
         if upcoming:
             current = change.row.next_action_at

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.connections import service as connection_service
+from app.connections.models import ConnectionRow
 from app.connections.registry import TYPES, adapter_for
 from app.core.clock import Now
 from app.core.db import Database
@@ -53,11 +54,28 @@ def _from_stored(data: dict[str, Any]) -> WriteBackAction:
 
 
 def enqueue(
-    session: Session, ticket: TicketRow, clock_id: int, level_key: str, action: EscalationAction, now: datetime
+    session: Session,
+    ticket: TicketRow,
+    clock_id: int,
+    level_key: str,
+    action: EscalationAction,
+    now: datetime,
+    *,
+    connections: dict[str, ConnectionRow | None] | None = None,
 ) -> WriteBackTaskRow:
-    """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs)."""
+    """Queue one write-back for ``ticket`` (skipped at once when its source cannot take write-backs).
+
+    ``connections``: the caller's lookups of sources' connections, filled in here, so that a batch
+    reads each source's connection once (and its queued tasks are flushed in one insert, since no
+    query comes between them).
+    """
     writeback = to_writeback(action, ticket.key)
-    connection = connection_service.find(session, ticket.source)
+    if connections is None:
+        connection = connection_service.find(session, ticket.source)
+    elif ticket.source in connections:
+        connection = connections[ticket.source]
+    else:
+        connection = connections[ticket.source] = connection_service.find(session, ticket.source)
     kind = connection.type if connection is not None else None
     skipped = kind is None or kind not in TYPES
     reason = f"source {ticket.source!r} has no write-back adapter" if skipped else None
