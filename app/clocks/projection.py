@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,9 @@ from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent, TicketSnapshot
 from app.tickets.models import TicketRow
 
 OPEN_STATES = ("running", "paused")
+# The figures of a stored clock that are as of its ``evaluated_at``: readers bring them up to date
+# with the calendar (``app.clocks.live``), so a change in them alone is not a reason to rewrite the row.
+AS_OF_FIGURES = frozenset({"elapsed_seconds", "remaining_seconds", "percent", "over_target"})
 # What a clock's transition is judged on (``app.escalations.reactions``).
 VIEW_FIELDS = ("state", "breached", "met", "due_at", "warn_at", "paused_reason", "cycle")
 
@@ -311,8 +315,9 @@ def _store_clocks(
             changes.append(ClockChange(row, None, state))
             continue
         before = _view(row)
-        # A finished clock that did not change keeps its evaluation instant: nothing about it moved.
-        if row.state in OPEN_STATES or any(getattr(row, k) != v for k, v in values.items()):
+        # A clock whose course did not change keeps its row and evaluation instant: its stored figures
+        # brought up to ``as_of`` are the new ones (time alone moves a running clock).
+        if _course_changed(row, values):
             for name, value in values.items():
                 setattr(row, name, value)
             row.evaluated_at = as_of
@@ -326,6 +331,18 @@ def _store_clocks(
                 row.detail = {**row.detail, "state": "cancelled", "cancelled_reason": reason}
                 row.state, row.due_at, row.next_action_at, row.paused_reason = "cancelled", None, None, None
     return changes
+
+
+def _course_changed(row: ClockRow, values: dict[str, Any]) -> bool:
+    """Whether the clock's new values differ from its row in anything but the as-of figures."""
+    for name, value in values.items():
+        if name == "detail":
+            old: dict[str, Any] = row.detail
+            if old.keys() != value.keys() or any(old[k] != v for k, v in value.items() if k not in AS_OF_FIGURES):
+                return True
+        elif name not in AS_OF_FIGURES and getattr(row, name) != value:
+            return True
+    return False
 
 
 def _values(

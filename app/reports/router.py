@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.auth.deps import ReadKey
-from app.core.deps import SessionDep
+from app.core.deps import NowDep, SessionDep
 from app.core.errors import ValidationProblem
 from app.core.instants import AwareInstant
 from app.reports import service
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 @router.get("/compliance")
 def compliance(
     session: SessionDep,
+    now: NowDep,
     _: ReadKey,
     start: Annotated[AwareInstant, Query(alias="from", description="Clocks that started at or after (ISO 8601)")],
     end: Annotated[AwareInstant, Query(alias="to", description="... and before this instant")],
@@ -36,4 +37,4 @@ def compliance(
     unknown = [g for g in groups if g not in service.GROUPS]
     if unknown:
         raise ValidationProblem.single("group_by", f"unknown {unknown}; use {', '.join(service.GROUPS)}")
-    return [asdict(row) for row in service.compliance(session, start=start, end=end, group_by=groups)]
+    return [asdict(row) for row in service.compliance(session, start=start, end=end, group_by=groups, now=now)]

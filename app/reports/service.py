@@ -33,9 +33,12 @@ class ComplianceRow:
     compliance_percent: float | None = field(default=None)
 
 
-def compliance(session: Session, *, start: datetime, end: datetime, group_by: list[str]) -> list[ComplianceRow]:
+def compliance(
+    session: Session, *, start: datetime, end: datetime, group_by: list[str], now: datetime
+) -> list[ComplianceRow]:
     """Clocks that started in [start, end), grouped: met, breached (counted), breached but exempt
-    (excused, not counted), still open, cancelled; and business time paused by exclusion windows."""
+    (excused, not counted), still open, cancelled; and business time paused by exclusion windows
+    (a pause still going on counts up to ``now``)."""
     columns = [GROUPS[name] for name in group_by]
     in_period = (ClockRow.started_at >= start, ClockRow.started_at < end)
     counted_breach = ClockRow.breached & ~ClockRow.exempt
@@ -68,22 +71,24 @@ def compliance(session: Session, *, start: datetime, end: datetime, group_by: li
             cancelled=cancelled,
             compliance_percent=round(100.0 * met / judged, 2) if judged else None,
         )
-    _add_excluded_time(session, rows, columns, in_period)
+    _add_excluded_time(session, rows, columns, in_period, now)
     return list(rows.values())
 
 
 def _add_excluded_time(
-    session: Session, rows: dict[tuple[Any, ...], ComplianceRow], columns: list[Any], in_period: tuple[Any, ...]
+    session: Session,
+    rows: dict[tuple[Any, ...], ComplianceRow],
+    columns: list[Any],
+    in_period: tuple[Any, ...],
+    now: datetime,
 ) -> None:
     # Only clocks whose paused reason ever named an exclusion carry such spans; the timeline says how long.
-    query = select(*columns, ClockRow.detail, ClockRow.evaluated_at).where(
-        *in_period, cast(ClockRow.detail, Text).like('%"exclusion:%')
-    )
+    query = select(*columns, ClockRow.detail).where(*in_period, cast(ClockRow.detail, Text).like('%"exclusion:%'))
     for record in session.execute(query):
         key = tuple(record[: len(columns)])
-        detail, evaluated_at = record[len(columns)], record[len(columns) + 1]
+        detail = record[len(columns)]
         for span in detail.get("timeline", []):
             if span.get("kind") == "paused" and str(span.get("reason") or "").startswith("exclusion:"):
                 started = datetime.fromisoformat(span["start"].replace("Z", "+00:00"))
-                ended = datetime.fromisoformat(span["end"].replace("Z", "+00:00")) if span.get("end") else evaluated_at
-                rows[key].excluded_seconds += int((ended - started).total_seconds())
+                ended = datetime.fromisoformat(span["end"].replace("Z", "+00:00")) if span.get("end") else now
+                rows[key].excluded_seconds += max(0, int((ended - started).total_seconds()))
