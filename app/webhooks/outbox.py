@@ -97,32 +97,39 @@ def event(
     }
 
 
-def write(session: Session, events: Sequence[Mapping[str, Any]]) -> list[int]:
+def write(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """Append ``events`` to the outbox in order, and queue a delivery for each enabled subscription that
-    wants one; their ids. One statement per table, whatever the number of events."""
+    wants one. One statement per table, whatever the number of events."""
     if not events:
-        return []
-    returning = insert(OutboxEventRow).returning(OutboxEventRow.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, list(events)))
+        return
     subscriptions = enabled_subscriptions(session)
-    deliveries = [
-        {
-            "event_id": id_,
-            "subscription_id": subscription.id,
-            "event_type": row["type"],
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": row["created_at"],
-            "created_at": row["created_at"],
-            "updated_at": row["created_at"],
-        }
-        for id_, row in zip(ids, events, strict=True)
+    wanted = [
+        (index, subscription)
+        for index, row in enumerate(events)
         for subscription in subscriptions
         if wants(subscription, row["type"], row["payload"]["ticket"])
     ]
-    if deliveries:
-        session.execute(insert(DeliveryRow), deliveries)
-    return ids
+    if not wanted:
+        # No delivery needs the events' ids: SQLite can then insert them all in one executemany
+        # (it gives ordered RETURNING rows only one statement per row).
+        session.execute(insert(OutboxEventRow), list(events))
+        return
+    returning = insert(OutboxEventRow).returning(OutboxEventRow.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(returning, list(events)))
+    deliveries = [
+        {
+            "event_id": ids[index],
+            "subscription_id": subscription.id,
+            "event_type": events[index]["type"],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": events[index]["created_at"],
+            "created_at": events[index]["created_at"],
+            "updated_at": events[index]["created_at"],
+        }
+        for index, subscription in wanted
+    ]
+    session.execute(insert(DeliveryRow), deliveries)
 
 
 def prune(session: Session, before: datetime, limit: int = 1000) -> int:

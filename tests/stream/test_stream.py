@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.main import create_app
 from app.stream import router as stream_router
 from app.webhooks import outbox
+from app.webhooks.models import OutboxEventRow
 from tests.api.factories import created, setup_support
 from tests.conftest import FakeClock
 from tests.fakes.loopback import serve_asgi
@@ -55,7 +57,8 @@ def read_events(lines: Iterator[str], count: int, *, comments: list[str] | None 
 
 def emit(db: Database, clock: FakeClock, event_type: str) -> int:
     with db.transaction() as session:
-        return outbox.write(session, [outbox.event(event_type, clock())])[0]
+        outbox.write(session, [outbox.event(event_type, clock())])
+        return session.scalars(select(func.max(OutboxEventRow.id))).one()
 
 
 def test_stream_resumes_after_last_event_id_by_query_and_header(

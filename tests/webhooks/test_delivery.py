@@ -10,9 +10,11 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app.core.db import Database
 from app.webhooks import delivery, outbox
+from app.webhooks.models import OutboxEventRow
 from app.webhooks.urls import parse_networks
 from tests.conftest import FakeClock
 from tests.fakes.loopback import serve_asgi
@@ -46,7 +48,8 @@ def subscribe(client: TestClient, headers: Headers, url: str, types: list[str] |
 
 def emit(db: Database, clock: FakeClock, event_type: str = "sla.warning") -> int:
     with db.transaction() as session:
-        return outbox.write(session, [outbox.event(event_type, clock(), extra={"note": "test"})])[0]
+        outbox.write(session, [outbox.event(event_type, clock(), extra={"note": "test"})])
+        return session.scalars(select(func.max(OutboxEventRow.id))).one()
 
 
 def deliver(db: Database, clock: FakeClock) -> int:
