@@ -12,12 +12,12 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.errors import FieldError, ValidationProblem
+from app.core.zones import known_zone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -142,9 +142,9 @@ def _check_timezone(name: Any, errors: list[FieldError]) -> None:
     if not isinstance(name, str):
         return
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        errors.append(FieldError("timezone", f"unknown IANA timezone {name!r}"))
+        known_zone(name)
+    except ValueError as exc:
+        errors.append(FieldError("timezone", str(exc)))
 
 
 def _check_holidays(raw: Any, errors: list[FieldError]) -> None:
