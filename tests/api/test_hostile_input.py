@@ -134,3 +134,26 @@ def test_an_escalation_past_the_engines_horizon_is_refused(
     response = apply_doc(client, admin_headers, policy_doc(escalations=[escalation]))
     assert "documents[0].escalations[0].at" in refused_fields(response)
     assert client.post("/api/v1/events", json=created(), headers=admin_headers).status_code == 200
+
+
+def test_a_calendar_a_policy_uses_cannot_be_deleted(client: TestClient, admin_headers: dict[str, str]) -> None:
+    apply(client, admin_headers, CALENDAR_YAML + "\n---\n" + TICKET_ZONE_POLICY)
+    response = client.delete("/api/v1/calendars/eu-support", headers=admin_headers)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "local-hours" in response.json()["detail"]
+    assert client.get("/api/v1/calendars/eu-support", headers=admin_headers).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["a/b", "a\x00b", "x" * 10_000, "", "x" * 65, "ünicode", "a b"])
+def test_calendar_names_are_safe_slugs(client: TestClient, admin_headers: dict[str, str], name: str) -> None:
+    doc = {"name": name, "timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}}
+    fields = refused_fields(client.post("/api/v1/calendars", json=doc, headers=admin_headers))
+    assert "name" in fields
+    assert client.get("/api/v1/calendars", headers=admin_headers).json()[1:] == []
+
+
+@pytest.mark.parametrize("name", ["eu-support", "a.b_C-9", "x" * 64])
+def test_slug_calendar_names_are_accepted(client: TestClient, admin_headers: dict[str, str], name: str) -> None:
+    doc = {"name": name, "timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}}
+    assert client.post("/api/v1/calendars", json=doc, headers=admin_headers).status_code == 201
