@@ -12,18 +12,20 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.errors import FieldError, ValidationProblem
+from app.core.zones import known_zone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
+# Names travel in URL paths, file names of exports and the board's markup: a safe slug only.
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -138,13 +140,19 @@ def _report_overlaps(spans: list[tuple[int, int, str]], period: int | None, erro
                 break
 
 
+def _check_name(name: Any, errors: list[FieldError]) -> None:
+    # Checked at the door rather than in the model, so a calendar stored before the rule still loads.
+    if isinstance(name, str) and not _NAME.fullmatch(name):
+        errors.append(FieldError("name", "use 1-64 letters, digits, '-', '_' or '.'"))
+
+
 def _check_timezone(name: Any, errors: list[FieldError]) -> None:
     if not isinstance(name, str):
         return
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        errors.append(FieldError("timezone", f"unknown IANA timezone {name!r}"))
+        known_zone(name)
+    except ValueError as exc:
+        errors.append(FieldError("timezone", str(exc)))
 
 
 def _check_holidays(raw: Any, errors: list[FieldError]) -> None:
@@ -205,6 +213,7 @@ def _check_hours(raw: Any, errors: list[FieldError]) -> bool:
 
 def _semantic_errors(doc: Mapping[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
+    _check_name(doc.get("name"), errors)
     _check_timezone(doc.get("timezone"), errors)
     weekly_hours = _check_hours(doc.get("hours", {}), errors)
     _check_holidays(doc.get("holidays"), errors)

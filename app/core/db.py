@@ -67,6 +67,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return sqlite_timestamp if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
 
 
+# The integers a JSON column gives back as integers: orjson reads longer ones as floats, so a value outside
+# this range would not survive the round trip (and a stored document holding one no longer validates).
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
+
+
 def json_text(value: Any) -> str:
     """``value`` as JSON text: orjson (several times faster than ``json.dumps``, and JSON columns are
     written on every ingested event), falling back to ``json`` for what orjson refuses (integers

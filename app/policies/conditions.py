@@ -80,8 +80,23 @@ def _duration(value: Any) -> int:
 # Seconds inside, the canonical short form outside: "90m" and "1h30m" dump (and
 # fingerprint) identically, and a dumped spec parses back.
 Duration = Annotated[int, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)]
+
+
+def option_value(value: Any) -> Any:
+    """A Jira option object (``{"value": "Gold"}``, as a select field holds one) reduced to its value."""
+    return value["value"] if isinstance(value, dict) and "value" in value else value
+
+
+def _field_values(value: Any) -> list[Any]:
+    values = [option_value(item) for item in listify(value)]
+    if any(isinstance(item, dict | list | tuple) for item in values):
+        raise ValueError("a field value is text, a number, a boolean or a Jira option such as {value: Gold}")
+    return values
+
+
 AnyOf = Annotated[list[str], BeforeValidator(listify)]
-AnyValueOf = Annotated[list[Any], BeforeValidator(listify)]
+# Field values a ticket's ``fields`` map is compared with: scalars, options reduced to their value.
+AnyValueOf = Annotated[list[Any], BeforeValidator(_field_values)]
 
 
 class LevelKind(StrEnum):

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from app.policies.conditions import option_value
 from app.policies.spec import MatchSpec, PolicySpec, TargetRow, TargetSpec
 from app.tickets.events import TicketSnapshot
 
@@ -25,6 +26,8 @@ def _wanted(allowed: tuple[Any, ...]) -> frozenset[Any]:
 
 
 def _comparable(value: Any) -> Any:
+    # A ticket's field may hold a Jira option object as the source sent it: compare its value.
+    value = option_value(value)
     # Names come from people and from several sources: compare text case-insensitively.
     if isinstance(value, str):
         return value.strip().casefold()

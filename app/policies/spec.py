@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.core.db import JSON_INT_MAX, JSON_INT_MIN
+from app.core.durations import MAX_SECONDS
 from app.core.errors import FieldError, ValidationProblem
 from app.policies.conditions import (
     BUILTIN_METRICS,
@@ -153,7 +155,7 @@ class PolicySpec(BaseModel):
     kind: Literal["policy"] = "policy"
     name: str = Field(min_length=1, max_length=100, pattern=_NAME_PATTERN)
     description: str | None = Field(default=None, max_length=2000)
-    order: int = 100
+    order: int = Field(default=100, ge=JSON_INT_MIN, le=JSON_INT_MAX)
     match: MatchSpec = Field(default_factory=MatchSpec)
     calendar: str = BUILTIN_CALENDAR
     metrics: MetricsSection = Field(default_factory=lambda: MetricsSection.model_validate({}))
@@ -225,7 +227,22 @@ def _rule_problems(spec: PolicySpec, calendars: set[str]) -> list[FieldError]:
     for index, escalation in enumerate(spec.escalations):
         if escalation.metric != "any" and escalation.metric not in tracked:
             problems.append(FieldError(f"escalations[{index}].metric", "no target row sets this metric"))
+        elif _level_past_horizon(spec, escalation):
+            problems.append(
+                FieldError(f"escalations[{index}].at", "lies more than a century of business time past the start")
+            )
     return problems
+
+
+def _level_past_horizon(spec: PolicySpec, escalation: EscalationSpec) -> bool:
+    """Whether the level lies, for some target it applies to, past the span durations may cover."""
+    metrics = spec.tracked_metrics() if escalation.metric == "any" else [escalation.metric]
+    limits = [t.limit_seconds for row in spec.targets for m in metrics if (t := row.metric(m)) is not None]
+    level = escalation.at
+    if level.kind is LevelKind.percent:
+        # In floats: a percentage such as 10**400 % is infinite, and the engine's integers would overflow.
+        return any(limit * (level.percent or 0) / 100 > MAX_SECONDS for limit in limits)
+    return any(level.elapsed_for(limit) > MAX_SECONDS for limit in limits)
 
 
 def _target_problems(target: TargetSpec | None, path: str, calendars: set[str]) -> list[FieldError]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.core.instants import AwareInstant
+from app.core.zones import IanaZone, known_zone
 
 
 class EventType(StrEnum):
@@ -67,7 +68,7 @@ class TicketSnapshot(BaseModel):
     assignee: str | None = Field(default=None, max_length=300)
     project: str | None = Field(default=None, max_length=200)
     type: str | None = Field(default=None, max_length=200)
-    timezone: str | None = Field(default=None, max_length=64, description="IANA zone of the customer")
+    timezone: IanaZone | None = Field(default=None, max_length=64, description="IANA zone of the customer")
     url: str | None = Field(default=None, max_length=2000, description="Link back to the ticket in its source")
     fields: dict[str, Any] = Field(default_factory=dict, description="Mapped custom fields")
 
@@ -89,16 +90,27 @@ class NormalizedEvent(BaseModel):
     type: EventType
     at: AwareInstant
     ticket: TicketSnapshot | None = None
+    # field_changed; declared before ``to`` and ``value`` so that their validators can see it
+    field: str | None = Field(default=None, max_length=200)
     # status_changed / priority_changed / assignee_changed / field_changed
     to: str | None = Field(default=None, max_length=1000)
     to_category: StatusCategory | None = None
     from_: str | None = Field(default=None, alias="from", max_length=1000)
-    field: str | None = Field(default=None, max_length=200)
     value: Any = None
     # comment
     author: str | None = Field(default=None, max_length=300)
     author_role: AuthorRole | None = None
     public: bool | None = None
+
+    @field_validator("to", "value")
+    @classmethod
+    def _known_zone_when_setting_timezone(cls, value: Any, info: ValidationInfo) -> Any:
+        # A field_changed of the ticket's zone sets what the snapshot's ``timezone`` holds: the same rule.
+        if info.data.get("field") != "timezone" or value is None:
+            return value
+        if not isinstance(value, str):
+            raise ValueError("a time zone is a string such as Europe/Berlin")
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _type_needs(self) -> NormalizedEvent:

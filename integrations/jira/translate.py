@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.zones import zone_or_none
 from app.tickets.events import AuthorRole, EventType, NormalizedEvent, StatusCategory, TicketSnapshot
 from integrations.jira.config import JIRA_CATEGORY_DEFAULTS, JiraConnection
 
@@ -136,7 +137,8 @@ def snapshot(conn: JiraConnection, issue: Mapping[str, Any]) -> TicketSnapshot:
         assignee=person_id(fields.get("assignee")),
         project=(fields.get("project") or {}).get("key"),
         type=(fields.get("issuetype") or {}).get("name"),
-        timezone=reporter.get("timeZone"),
+        # A reporter's profile zone Python does not know leaves the ticket without one, rather than failing the event.
+        timezone=zone_or_none(reporter.get("timeZone")),
         url=f"{conn.base_url.rstrip('/')}/browse/{issue['key']}" if issue.get("key") else None,
         fields={fid: field_value(fields[fid]) for fid in conn.mapping.fields if fid in fields},
     )

@@ -21,9 +21,10 @@ from integrations.base import (
 )
 from integrations.jira import JiraAdapter, JiraClient, JiraConnection
 from integrations.jira.client import build_jira, jira_error_text, retry_after_seconds
+from integrations.jira.translate import snapshot
 from tests.fakes.jira_server import FakeJira
 from tests.integrations.jira.conftest import ClientFactory
-from tests.integrations.jira.fixtures import ENV, REPORTER, T0, make_conn, make_issue, payload, raw_payload
+from tests.integrations.jira.fixtures import ENV, REPORTER, T0, base_issue, make_conn, make_issue, payload, raw_payload
 
 DOC = """
 kind: connection
@@ -145,3 +146,11 @@ def test_jira_error_text_reads_both_error_lists() -> None:
     assert jira_error_text(response) == "Bad; priority: invalid"
     response._content = b"<html>proxy</html>"
     assert jira_error_text(response) == "<html>proxy</html>"
+
+
+def test_a_reporter_zone_python_does_not_know_leaves_the_ticket_without_one() -> None:
+    issue = base_issue()
+    issue["fields"]["reporter"]["timeZone"] = "Mars/Olympus"
+    assert snapshot(make_conn(), issue).timezone is None
+    issue["fields"]["reporter"]["timeZone"] = "Europe/Berlin"
+    assert snapshot(make_conn(), issue).timezone == "Europe/Berlin"
