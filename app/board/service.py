@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.calendars.engine import BusinessCalendar
 from app.calendars.service import CalendarSet, load_set
 from app.clocks import service as clock_service
-from app.clocks.models import ClockRow
+from app.clocks.models import OPEN_STATES, ClockRow
 from app.clocks.service import ClockFilter
 from app.core.errors import ValidationProblem
 from app.core.instants import utc_iso
@@ -29,7 +29,6 @@ from app.tickets.models import TicketRow
 
 FILTERS = ("source", "project", "tier", "priority", "assignee", "metric", "state")
 STATES = ("breached", "over_target", "warning", "ok", "paused")
-OPEN_CLOCK_STATES = ["running", "paused"]
 # Beyond this many open clocks the board shows the soonest and says it left the rest out.
 MAX_ROWS = 20_000
 # A calendar open for the whole look-ahead needs no closing instant: the page refetches long before.
@@ -117,7 +116,7 @@ def paused_label(reason: str | None, ticket_status: str | None) -> str:
 def _open_clocks(session: Session, f: BoardFilter, now: datetime) -> tuple[list[ClockRow], bool]:
     """Every open clock matching the clock-level filters, soonest ``due_at`` first."""
     clock_filter = ClockFilter(
-        state=OPEN_CLOCK_STATES,
+        state=list(OPEN_STATES),
         metric=list(f.get("metric")) or None,
         tier=list(f.get("tier")) or None,
         priority=list(f.get("priority")) or None,
@@ -242,7 +241,7 @@ def board_data(session: Session, f: BoardFilter, now: datetime) -> dict[str, Any
 
 def filter_options(session: Session) -> dict[str, list[str]]:
     """The values each filter can take among open clocks (for the board's drop-downs)."""
-    open_clocks = ClockRow.state.in_(OPEN_CLOCK_STATES)
+    open_clocks = ClockRow.state.in_(OPEN_STATES)
     options: dict[str, list[str]] = {}
     for name in ("source", "tier", "priority", "assignee", "metric"):
         column = getattr(ClockRow, name)

@@ -79,3 +79,12 @@ class ReplayStateRow(Base):
     # The clock rows of the cycles the fold kept (the only ones a later event can change).
     clock_ids: Mapped[list[int]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+# A clock row's states that count on: the rest (stopped, cancelled, superseded) are final.
+OPEN_STATES = ("running", "paused")
+# The states in which a breach is a verdict: a cancelled or superseded clock is neither met nor breached.
+JUDGED_STATES = ("running", "paused", "stopped")
+# Every count (reports, the board, lists of breaches, the ticket page) reads one clock per ticket, metric
+# and cycle: the row that stands for it. A superseded row (its cycle moved to another policy version) is history.
+STANDS = ClockRow.state != "superseded"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.clocks import replay_state
 from app.clocks.context import Context
 from app.clocks.evaluate import ClockFold
-from app.clocks.models import ClockRow, ReplayStateRow
+from app.clocks.models import OPEN_STATES, ClockRow, ReplayStateRow
 from app.clocks.replay import ordered_events
 from app.clocks.state import ClockState, ExclusionWindow
 from app.exclusions import service as exclusion_service
@@ -37,7 +37,6 @@ from app.tickets import service as ticket_service
 from app.tickets.events import SNAPSHOT_FIELDS, NormalizedEvent, TicketSnapshot
 from app.tickets.models import TicketRow
 
-OPEN_STATES = ("running", "paused")
 # The figures of a stored clock that are as of its ``evaluated_at``: readers bring them up to date
 # with the calendar (``app.clocks.live``), so a change in them alone is not a reason to rewrite the row.
 AS_OF_FIGURES = frozenset({"elapsed_seconds", "remaining_seconds", "percent", "over_target"})
@@ -62,6 +61,8 @@ class Projection:
     ctx: Context
     clocks: list[ClockState] = field(default_factory=list)
     changes: list[ClockChange] = field(default_factory=list)
+    # Rows of earlier policy versions that still stand for a derived cycle (finished before a migration).
+    earlier_rows: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -196,7 +197,9 @@ def _store(session: Session, f: _Folded, ctx: Context, now: datetime, rows: list
         return result
     ticket.policy_version_id = policy.version_id
     result.clocks = with_exemptions(session, ticket, fold.states(now, ctx.resolver()), ctx)
-    result.changes = _store_clocks(session, ticket, policy, result.clocks, ctx, now, rows, replayed=not f.resumed)
+    result.changes, result.earlier_rows = _store_clocks(
+        session, ticket, policy, result.clocks, ctx, now, rows, replayed=not f.resumed
+    )
     return result
 
 
@@ -212,7 +215,9 @@ def _keep(session: Session, f: _Folded, result: Projection, ctx: Context, now: d
         "config_stamp": ctx.stamp,
         "last_event_row": f.last_event_row,
         "state": replay_state.dump(f.fold),
-        "clock_ids": [c.row.id for c in result.changes if (c.after.metric, c.after.cycle) in kept],
+        # An earlier version's row standing for a kept cycle is kept too: the cycle may yet reopen.
+        "clock_ids": [c.row.id for c in result.changes if (c.after.metric, c.after.cycle) in kept]
+        + [row_id for cycle, row_id in result.earlier_rows.items() if cycle in kept],
         "updated_at": now,
     }
     if f.stored is None:
@@ -298,39 +303,62 @@ def _store_clocks(
     rows: list[ClockRow],
     *,
     replayed: bool,
-) -> list[ClockChange]:
-    """Write the derived clocks into their rows (new rows for new cycles). A full replay also settles
-    the rows it did not derive: same version, a cycle a late event showed never happened (deleted);
-    another version, cancelled while open."""
+) -> tuple[list[ClockChange], dict[tuple[str, int], int]]:
+    """Write the derived clocks into their rows (new rows for new cycles), and say which row stands for
+    each derived cycle.
+
+    A cycle that finished under an earlier policy version keeps that version's row and verdict while it
+    stays finished: only open clocks move to a new version (a migration never re-judges a met clock). A
+    cycle that is open under this version supersedes the earlier row. A full replay also settles the
+    rows it did not derive: same version, a cycle a late event showed never happened (deleted); another
+    version, cancelled while open (the new version does not track that clock)."""
     existing = {(row.policy_version_id, row.metric, row.cycle): row for row in rows}
+    earlier = {
+        (r.metric, r.cycle): r for r in rows if r.policy_version_id != policy.version_id and r.state != "superseded"
+    }
     changes: list[ClockChange] = []
+    standing: dict[tuple[str, int], int] = {}
     # The engine reads clocks as of the newest event when that lies after ``now``.
     as_of = max(now, ticket.last_event_at)
     for state in states:
         row = existing.pop((policy.version_id, state.metric, state.cycle), None)
+        # A superseded row of this version (the ticket moved away and back) is taken up again only when
+        # the cycle's standing row gives way.
+        if (row is None or row.state == "superseded") and (before := earlier.get((state.metric, state.cycle))):
+            if before.state not in OPEN_STATES and state.state.value not in OPEN_STATES:
+                standing[state.metric, state.cycle] = before.id
+                continue
+            _supersede(before, policy)
         values = _values(ticket, policy, state, next_action_at(state, ctx.exclusions, as_of))
         if row is None:
             row = ClockRow(**values, evaluated_at=as_of)
             session.add(row)
             changes.append(ClockChange(row, None, state))
             continue
-        before = _view(row)
+        before_view = _view(row)
         # A clock whose course did not change keeps its row and evaluation instant: its stored figures
         # brought up to ``as_of`` are the new ones (time alone moves a running clock).
         if _course_changed(row, values):
             for name, value in values.items():
                 setattr(row, name, value)
             row.evaluated_at = as_of
-        changes.append(ClockChange(row, before, state))
+        changes.append(ClockChange(row, before_view, state))
     if replayed:
         for (version_id, _, _), row in existing.items():
             if version_id == policy.version_id:
                 session.delete(row)
             elif row.state in OPEN_STATES:
-                reason = "moved to another policy version"
-                row.detail = {**row.detail, "state": "cancelled", "cancelled_reason": reason}
-                row.state, row.due_at, row.next_action_at, row.paused_reason = "cancelled", None, None, None
-    return changes
+                _close(row, "cancelled", "moved to another policy version")
+    return changes, standing
+
+
+def _supersede(row: ClockRow, policy: PublishedPolicy) -> None:
+    _close(row, "superseded", f"superseded by version {policy.version} of policy {policy.name}")
+
+
+def _close(row: ClockRow, state: str, reason: str) -> None:
+    row.detail = {**row.detail, "state": state, "cancelled_reason": reason}
+    row.state, row.due_at, row.next_action_at, row.paused_reason = state, None, None, None
 
 
 def _course_changed(row: ClockRow, values: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.calendars.service import CalendarSet
 from app.clocks.live import live_numbers
-from app.clocks.models import ClockRow
+from app.clocks.models import JUDGED_STATES, ClockRow
 from app.core.errors import ValidationProblem
 from app.core.ids import ID_MAX
 
@@ -114,7 +114,7 @@ def breached(session: Session, now: datetime, limit: int = 100) -> list[ClockRow
     )
     stored = (
         select(ClockRow)
-        .where(ClockRow.breached, ClockRow.breached_at.is_not(None))
+        .where(ClockRow.breached, ClockRow.breached_at.is_not(None), ClockRow.state.in_(JUDGED_STATES))
         .order_by(ClockRow.breached_at.desc())
         .limit(limit)
     )

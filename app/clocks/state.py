@@ -20,6 +20,9 @@ class ClockStatus(StrEnum):
     paused = "paused"
     stopped = "stopped"
     cancelled = "cancelled"
+    # Never the engine's verdict: the projection's, for a clock row whose cycle moved to another policy
+    # version while open (or reopened there). Kept as history; no count, board or list of breaches uses it.
+    superseded = "superseded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.clocks import projection, replay_state
 from app.clocks.context import Context
 from app.clocks.evaluate import ClockFold
-from app.clocks.models import ClockRow, ReplayStateRow
+from app.clocks.models import STANDS, ClockRow, ReplayStateRow
 from app.clocks.replay import ordered_events
 from app.clocks.state import ClockState
 from app.exclusions import service as exclusion_service
@@ -46,14 +46,16 @@ def current(session: Session, ticket: TicketRow, now: datetime) -> TicketStatusO
         return _as_last_stored(session, ticket, policy, now)
     if stored is None or not current_fold or ticket.replay_requested_at is not None:
         logged = ticket_service.logged_events(session, [ticket.id])[ticket.id]
-        return _replayed(session, ticket, [event for _, event in logged], policy, ctx, now)
+        return _replayed(session, ticket, [event for _, event in logged], policy, ctx, now, standing=True)
     fold = replay_state.load(policy.spec if policy else None, ticket.source, ctx.exclusions, stored.state)
-    clocks = _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)
+    clocks = _standing(
+        session, ticket, policy, _clock_docs(session, ticket, policy, fold.states(now, ctx.resolver()), ctx)
+    )
     if policy is not None:
         for run in fold.runs:
             # The cycles the fold pruned are finished: their stored rows are final.
             oldest_kept = min((c["cycle"] for c in clocks if c["metric"] == run.name), default=run.count + 1)
-            clocks += _stored_cycles(session, ticket, policy, run.name, before=oldest_kept, limit=RECENT_CYCLES)
+            clocks += _stored_cycles(session, ticket, run.name, before=oldest_kept, limit=RECENT_CYCLES)
     return _status(session, ticket, _stored_ticket(ticket), policy, _recent(policy, clocks), _cycle_counts(fold), now)
 
 
@@ -66,10 +68,10 @@ def _as_last_stored(
     counts: dict[str, int] = {}
     if policy is not None:
         for metric in policy.spec.tracked_metrics():
-            clocks += _stored_cycles(session, ticket, policy, metric, before=None, limit=RECENT_CYCLES)
+            clocks += _stored_cycles(session, ticket, metric, before=None, limit=RECENT_CYCLES)
         query = (
             select(ClockRow.metric, func.max(ClockRow.cycle))
-            .where(ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id)
+            .where(ClockRow.ticket_id == ticket.id, STANDS)
             .group_by(ClockRow.metric)
         )
         counts = {metric: number for metric, number in session.execute(query)}
@@ -93,7 +95,7 @@ def cycles(session: Session, ticket: TicketRow, metric: str, *, before: int | No
     policy = _policy(session, ticket)
     if policy is None:
         return CyclePage(items=[], next_before=None)
-    page = _stored_cycles(session, ticket, policy, metric, before=before, limit=limit + 1)
+    page = _stored_cycles(session, ticket, metric, before=before, limit=limit + 1)
     more = len(page) > limit
     return CyclePage(items=page[:limit], next_before=page[limit - 1]["cycle"] if more else None)
 
@@ -111,10 +113,14 @@ def _replayed(
     policy: PublishedPolicy | None,
     ctx: Context,
     at: datetime,
+    *,
+    standing: bool = False,
 ) -> TicketStatusOut:
     fold = ClockFold(policy.spec if policy else None, ticket.source, ctx.exclusions)
     fold.feed(ordered_events(events))
     clocks = _clock_docs(session, ticket, policy, fold.states(at, ctx.resolver()), ctx)
+    if standing:
+        clocks = _standing(session, ticket, policy, clocks)
     snapshot = fold.ticket.model_dump(include=set(SNAPSHOT_FIELDS) | {"fields"})
     category = fold.ticket.status_category
     snapshot["status_category"] = category.value if category else None
@@ -122,11 +128,30 @@ def _replayed(
     return _status(session, ticket, out, policy, _recent(policy, clocks), _cycle_counts(fold), at)
 
 
-def _stored_cycles(
-    session: Session, ticket: TicketRow, policy: PublishedPolicy, metric: str, *, before: int | None, limit: int
+def _standing(
+    session: Session, ticket: TicketRow, policy: PublishedPolicy | None, clocks: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
+    """The derived clocks, each replaced by the row of an earlier policy version that still stands for
+    its cycle (a cycle that finished before a migration keeps the verdict it stopped with)."""
+    if policy is None or not clocks:
+        return clocks
+    derived = [(c["metric"], c["cycle"]) for c in clocks]
+    query = select(ClockRow.metric, ClockRow.cycle, ClockRow.detail, ClockRow.policy_version).where(
+        ClockRow.ticket_id == ticket.id,
+        ClockRow.policy_version_id != policy.version_id,
+        STANDS,
+        tuple_(ClockRow.metric, ClockRow.cycle).in_(derived),
+    )
+    earlier = {(m, c): {**detail, "policy_version": v} for m, c, detail, v in session.execute(query)}
+    return [earlier.get((c["metric"], c["cycle"]), c) for c in clocks]
+
+
+def _stored_cycles(
+    session: Session, ticket: TicketRow, metric: str, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    # The row that stands for each cycle, whichever version it finished under.
     query = select(ClockRow.detail, ClockRow.policy_version).where(
-        ClockRow.ticket_id == ticket.id, ClockRow.policy_version_id == policy.version_id, ClockRow.metric == metric
+        ClockRow.ticket_id == ticket.id, STANDS, ClockRow.metric == metric
     )
     if before is not None:
         query = query.where(ClockRow.cycle < before)

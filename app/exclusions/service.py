@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.clocks.models import ClockRow
+from app.clocks.models import OPEN_STATES, ClockRow
 from app.clocks.state import ExclusionWindow
 from app.core.errors import Conflict, NotFound, ValidationProblem
 from app.exclusions.models import ExclusionRow, ExemptionRow
@@ -69,7 +69,7 @@ def revoke_window(session: Session, window_id: int, *, actor: str, now: datetime
 
 def request_replay_of_open_tickets(session: Session, now: datetime) -> None:
     """Queue every ticket with an open clock for the clocks lane's projection."""
-    open_ids = select(ClockRow.ticket_id).where(ClockRow.state.in_(("running", "paused")))
+    open_ids = select(ClockRow.ticket_id).where(ClockRow.state.in_(OPEN_STATES))
     session.execute(update(TicketRow).where(TicketRow.id.in_(open_ids)).values(replay_requested_at=now))
 
 

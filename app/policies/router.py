@@ -7,18 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.apply.service import apply_documents
 from app.audit import service as audit
 from app.auth.deps import AdminKey, ReadKey
-from app.clocks.models import ClockRow
 from app.core.deps import NowDep, SessionDep
-from app.core.errors import ValidationProblem
 from app.core.ids import RowId
-from app.policies import service
+from app.policies import migration, service
 from app.policies.models import PolicyRow, PolicyVersionRow
-from app.tickets.models import TicketRow
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -47,6 +44,7 @@ class PublishOut(BaseModel):
 class MigrateIn(BaseModel):
     to_version: RowId | None = Field(default=None, description="Default: the current version")
     reason: str = Field(min_length=1, max_length=500)
+    allow_downgrade: bool = Field(default=False, description="Needed to move tickets to an older version")
 
 
 class MigrateOut(BaseModel):
@@ -117,33 +115,21 @@ def archive_policy(name: str, session: SessionDep, now: NowDep, who: AdminKey) -
 
 @router.post("/{name}/migrate")
 def migrate_policy(name: str, body: MigrateIn, session: SessionDep, now: NowDep, who: AdminKey) -> MigrateOut:
-    """Move this policy's open tickets to a newer version (explicit and audited, never implicit).
+    """Move this policy's open tickets to another version (explicit and audited, never implicit).
 
-    The tickets' clocks are replayed from their full event history under the new version by the
-    worker; the old version's clocks are kept, cancelled.
+    The tickets' open clocks are replayed from their full event history under that version by the
+    worker; clocks that had already stopped keep the version and verdict they stopped with. The old
+    version's open clocks are kept as history (`superseded`). A second migration of the same policy
+    answers 409 while tickets of the first are still being replayed; moving to an older version
+    needs `allow_downgrade: true`. The audit entry lists every ticket moved.
     """
-    row = service.get(session, name)
-    target = body.to_version or row.current_version
-    versions = {v.version: v for v in service.versions(session, row)}
-    if target not in versions:
-        raise ValidationProblem.single("to_version", f"policy {name!r} has versions 1..{row.current_version}")
-    new_id = versions[target].id
-    older_ids = [v.id for n, v in versions.items() if n != target]
-    open_tickets = select(ClockRow.ticket_id).where(
-        ClockRow.policy_version_id.in_(older_ids), ClockRow.state.in_(("running", "paused"))
-    )
-    moved = session.execute(  # type: ignore[attr-defined]  # an UPDATE's CursorResult has rowcount
-        update(TicketRow)
-        .where(TicketRow.id.in_(open_tickets), TicketRow.policy_version_id.in_(older_ids))
-        .values(policy_version_id=new_id, replay_requested_at=now)
-    ).rowcount
-    audit.record(
+    done = migration.migrate(
         session,
-        at=now,
+        name,
+        to_version=body.to_version,
+        reason=body.reason,
+        allow_downgrade=body.allow_downgrade,
         actor=who.actor,
-        action="policy.migrate",
-        subject_type="policy",
-        subject_id=name,
-        detail={"to_version": target, "tickets": moved, "reason": body.reason},
+        now=now,
     )
-    return MigrateOut(policy=name, to_version=target, tickets=int(moved or 0))
+    return MigrateOut(policy=done.policy, to_version=done.to_version, tickets=len(done.tickets))

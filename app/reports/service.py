@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.clocks.models import ClockRow
+from app.clocks.models import OPEN_STATES, STANDS, ClockRow
 
 GROUPS = {
     "metric": ClockRow.metric,
@@ -36,20 +36,22 @@ class ComplianceRow:
 def compliance(
     session: Session, *, start: datetime, end: datetime, group_by: list[str], now: datetime
 ) -> list[ComplianceRow]:
-    """Clocks that started in [start, end), grouped: met, breached (counted), breached but exempt
-    (excused, not counted), still open, cancelled; and business time paused by exclusion windows
-    (a pause still going on counts up to ``now``)."""
+    """Clocks that started in [start, end), one per ticket, metric and cycle (superseded rows left out),
+    grouped: met, breached (counted), breached but exempt (excused, not counted), still open, cancelled
+    (neither met nor breached, whatever they showed when cancelled); and business time paused by
+    exclusion windows (a pause still going on counts up to ``now``)."""
     columns = [GROUPS[name] for name in group_by]
-    in_period = (ClockRow.started_at >= start, ClockRow.started_at < end)
-    counted_breach = ClockRow.breached & ~ClockRow.exempt
+    in_period = (ClockRow.started_at >= start, ClockRow.started_at < end, STANDS)
+    judged_breach = ClockRow.breached & (ClockRow.state != "cancelled")
+    counted_breach = judged_breach & ~ClockRow.exempt
     query = (
         select(
             *columns,
             func.count(),
             func.sum(case((ClockRow.met.is_(True), 1), else_=0)),
             func.sum(case((counted_breach, 1), else_=0)),
-            func.sum(case((ClockRow.breached & ClockRow.exempt, 1), else_=0)),
-            func.sum(case((ClockRow.state.in_(("running", "paused")), 1), else_=0)),
+            func.sum(case((judged_breach & ClockRow.exempt, 1), else_=0)),
+            func.sum(case((ClockRow.state.in_(OPEN_STATES), 1), else_=0)),
             func.sum(case((ClockRow.state == "cancelled", 1), else_=0)),
         )
         .where(*in_period)

@@ -73,11 +73,11 @@ def test_ticket_keeps_its_version_until_migrated(
         actions = list(session.scalars(select(AuditEntry.action)))
         old = session.scalars(select(ClockRow).where(ClockRow.ticket_key == "T-1", ClockRow.policy_version == 1)).all()
     assert "policy.migrate" in actions
-    # The version-1 clocks stay, cancelled, with the figures they had (their stored detail, read back).
+    # The version-1 clocks (open at the migration) stay as history, superseded, with the figures they had.
     resolution = next(row for row in old if row.metric == "resolution")
-    assert {row.state for row in old} == {"cancelled"}
-    assert resolution.detail["cancelled_reason"] == "moved to another policy version"
-    assert resolution.detail["state"] == "cancelled"
+    assert {row.state for row in old} == {"superseded"}
+    assert resolution.detail["cancelled_reason"] == "superseded by version 2 of policy support"
+    assert resolution.detail["state"] == "superseded"
     assert resolution.detail["target_seconds"] == 8 * 3600
 
 
