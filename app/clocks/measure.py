@@ -69,6 +69,17 @@ def instant_at_elapsed(
     return instant_in(clock.timeline, business_seconds, CalendarResolver(calendars, ticket_timezone_calendar))
 
 
+# Elapsed time is counted in whole seconds: a clock is breached one second past the latest instant at
+# which its elapsed time still equals the limit (``due_at``), its first instant *over* the limit.
+BREACH_STEP = dt.timedelta(seconds=1)
+
+
+def breach_instant(due_at: dt.datetime) -> dt.datetime:
+    """When a clock due at ``due_at`` is breached, if it keeps running: the one instant ``breached_at``,
+    the board's breach marker and the ``breach`` escalation level all use."""
+    return due_at + BREACH_STEP
+
+
 def _utc(instant: dt.datetime) -> dt.datetime:
     return instant.astimezone(dt.UTC)
 
@@ -98,6 +109,8 @@ def measured_state(
             measured[seconds] = _instant(runs, seconds)
         return measured[seconds]
 
+    due = reached(limit)
+
     return {
         **base,
         "target_seconds": target,
@@ -108,9 +121,9 @@ def measured_state(
         "breached": breached,
         "over_target": target < elapsed <= limit,
         "met": (not breached) if status is ClockStatus.stopped else None,
-        "due_at": reached(limit) if running else None,
+        "due_at": due if running else None,
         "target_at": reached(target),
         "warn_at": None if warn_elapsed is None else reached(warn_elapsed),
-        "breached_at": reached(limit) if breached else None,
+        "breached_at": breach_instant(due) if breached and due is not None else None,
         "timeline": list(spans),
     }

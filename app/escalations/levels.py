@@ -6,8 +6,9 @@ so pauses, business hours, weekends and late events move it exactly as they move
 
 - ``N%`` and ``<d> before`` are reached at the latest instant the clock's elapsed
   business time equals that share of the limit (like ``warn_at``);
-- ``breach`` is reached one second past ``due_at``, when elapsed time first
-  *exceeds* the limit (at ``due_at`` itself the clock is still in time);
+- ``breach`` is reached at ``breached_at`` (``breach_instant``: one second past
+  ``due_at``, when elapsed time first *exceeds* the limit; at ``due_at`` itself
+  the clock is still in time);
 - ``<d> after`` counts business time past the limit (``clock: business``, the
   default) or wall time after ``due_at`` (``clock: wall``).
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.calendars.service import CalendarSet
-from app.clocks.measure import instant_at_elapsed
+from app.clocks.measure import BREACH_STEP, breach_instant, instant_at_elapsed
 from app.clocks.state import ClockState, ClockStatus
 from app.policies.conditions import LevelKind
 from app.policies.spec import EscalationSpec
@@ -57,12 +58,14 @@ def applies(spec: EscalationSpec, clock: ClockState) -> bool:
 def level_instant(spec: EscalationSpec, clock: ClockState, calendars: CalendarSet) -> datetime | None:
     """When ``clock`` reaches the level (past or ahead); ``None`` if a paused or stopped clock never got there."""
     level = spec.at
-    if level.kind is LevelKind.after and spec.clock == "wall":
-        base = clock.breached_at or clock.due_at
-        return None if base is None else base + timedelta(seconds=level.seconds or 0)
-    elapsed = level.elapsed_for(clock.limit_seconds)
+    breach = clock.breached_at or (breach_instant(clock.due_at) if clock.due_at is not None else None)
     if level.kind is LevelKind.breach:
-        elapsed += 1  # exceeding the limit, not equalling it
+        return breach
+    if level.kind is LevelKind.after and spec.clock == "wall":
+        # From the limit, like business time after it: ``due_at``, one step before the breach (a paused
+        # or stopped clock has no ``due_at`` any more, only its ``breached_at``).
+        return None if breach is None else breach - BREACH_STEP + timedelta(seconds=level.seconds or 0)
+    elapsed = level.elapsed_for(clock.limit_seconds)
     return instant_at_elapsed(clock, calendars.compiled, max(0, elapsed), ticket_timezone_calendar=calendars.zoned)
 
 

@@ -54,7 +54,7 @@ def test_at_risk_and_breached(
     assert escalation_jobs.scan(db, clock) >= 1
     stored = client.get("/api/v1/clocks?breached=true", headers=admin_headers).json()["items"]
     assert [c["key"] for c in stored] == ["T-1"]
-    assert stored[0]["breached_at"] == "2025-01-06T10:01:00Z"
+    assert stored[0]["breached_at"] == "2025-01-06T10:01:01Z"  # one second past due_at, as the breach level
     bad = client.get("/api/v1/sla/at-risk?within=soon", headers=admin_headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "within"

@@ -127,7 +127,7 @@ def test_limit_beyond_target_gives_over_target_then_breach() -> None:
 
     breached = only(run(spec, [created(), comment(at=t(minutes=40), id="e1")], now=t(hours=1)), "first_response")
     assert (breached.met, breached.breached, breached.over_target) == (False, True, False)
-    assert breached.breached_at == t(minutes=30)
+    assert breached.breached_at == t(minutes=30) + timedelta(seconds=1)  # the first second over the 30-minute limit
     assert breached.remaining_seconds == -600
 
 
@@ -142,7 +142,8 @@ def test_running_breached_clock_keeps_counting() -> None:
 
     assert clock.breached
     assert clock.remaining_seconds == -2 * 3600
-    assert clock.breached_at == clock.due_at == t(hours=1)
+    assert clock.due_at == t(hours=1)
+    assert clock.breached_at == t(hours=1) + timedelta(seconds=1)  # the first second over the limit
     assert clock.percent == 300.0
 
 

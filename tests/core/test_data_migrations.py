@@ -1,9 +1,10 @@
-"""Revision 0010 leaves one standing clock per ticket, metric and cycle in a database that older
-policy migrations left with duplicates: the verdict a clock stopped with, or the open clock."""
+"""Data migrations: 0010 leaves one standing clock per ticket, metric and cycle where older policy
+migrations left duplicates (the verdict a clock stopped with, or the open clock); 0011 moves stored
+breaches to the first second over the limit."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,4 +78,28 @@ def test_duplicates_from_old_migrations_leave_one_standing_clock(tmp_path: Path)
         ("resolution", 1): "superseded",
         ("resolution", 2): "running",
     }
+    engine.dispose()
+
+
+def test_stored_breaches_move_to_the_first_second_over_the_limit(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path}/old.db")
+    upgrade(engine, "0010_superseded_clocks")
+    with Session(engine) as session, session.begin():
+        policy = PolicyRow(name="support", current_version=1, created_at=AT)
+        session.add(policy)
+        session.flush()
+        version = PolicyVersionRow(
+            policy_id=policy.id, version=1, spec={}, fingerprint="1", published_at=AT, published_by="t"
+        )
+        ticket = TicketRow(source="api", key="T-1", fields={}, last_event_at=AT, updated_at=AT)
+        session.add_all([version, ticket])
+        session.flush()
+        row = _clock(ticket, version, "first_response", "stopped", breached_at="2025-01-06T09:00:00Z")
+        row.breached_at = AT
+        session.add(row)
+    upgrade(engine)
+    with Session(engine) as session:
+        stored = session.scalars(select(ClockRow)).one()
+    assert stored.breached_at == AT + timedelta(seconds=1)
+    assert stored.detail["breached_at"] == "2025-01-06T09:00:01Z"
     engine.dispose()
