@@ -88,11 +88,24 @@ def at_risk(
 
 @router.get("/sla/breached")
 def breached(
-    session: SessionDep, now: NowDep, _: ReadKey, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
-) -> list[dict[str, Any]]:
-    """Clocks past their limit: open ones (most overdue first), then those stopped late."""
+    session: SessionDep,
+    now: NowDep,
+    _: ReadKey,
+    since: Annotated[AwareInstant | None, Query(description="Only breaches at or after this instant.")] = None,
+    until: Annotated[AwareInstant | None, Query(description="Only breaches before this instant.")] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> ClockPage:
+    """Breached clocks, open or stopped, newest breach (`breached_at`) first, one page at a time.
+
+    Cancelled and superseded clocks are left out: they are no verdict. Pass `next_cursor` back as
+    `cursor` (with the same `since` and `until`) for the next page.
+    """
+    if since is not None and until is not None and until <= since:
+        raise ValidationProblem.single("until", "must be after since")
+    rows, next_cursor = service.breached(session, now, since=since, until=until, limit=limit, cursor=cursor)
     calendars = load_set(session)
-    return [service.view(r, calendars, now) for r in service.breached(session, now, limit)]
+    return ClockPage(items=[service.view(r, calendars, now) for r in rows], next_cursor=next_cursor)
 
 
 @tickets_router.get("/tickets/{source}/{key}")

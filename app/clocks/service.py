@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.calendars.service import CalendarSet
 from app.clocks.live import live_numbers
+from app.clocks.measure import BREACH_STEP, breach_instant
 from app.clocks.models import JUDGED_STATES, ClockRow
 from app.core.errors import ValidationProblem
 from app.core.ids import ID_MAX
@@ -31,8 +32,9 @@ class ClockFilter:
     due_after: datetime | None = None
 
 
-def encode_cursor(row: ClockRow) -> str:
-    raw = json.dumps([row.due_at.isoformat() if row.due_at else None, row.id])
+def encode_cursor(instant: datetime | None, row_id: int) -> str:
+    """An opaque cursor: the sort instant and id of the last row of a page."""
+    raw = json.dumps([instant.isoformat() if instant else None, row_id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -90,7 +92,7 @@ def list_clocks(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+    return rows, (encode_cursor(rows[-1].due_at, rows[-1].id) if more and rows else None)
 
 
 def at_risk(session: Session, now: datetime, within: timedelta, limit: int = 100) -> list[ClockRow]:
@@ -104,24 +106,41 @@ def at_risk(session: Session, now: datetime, within: timedelta, limit: int = 100
     return list(session.scalars(query))
 
 
-def breached(session: Session, now: datetime, limit: int = 100) -> list[ClockRow]:
-    """Open clocks past their limit, most overdue first, then stopped-late clocks by breach instant."""
-    late_running = (
-        select(ClockRow)
-        .where(ClockRow.state == "running", ClockRow.due_at <= now)
-        .order_by(ClockRow.due_at)
-        .limit(limit)
-    )
-    stored = (
-        select(ClockRow)
-        .where(ClockRow.breached, ClockRow.breached_at.is_not(None), ClockRow.state.in_(JUDGED_STATES))
-        .order_by(ClockRow.breached_at.desc())
-        .limit(limit)
-    )
-    seen: dict[int, ClockRow] = {}
-    for row in [*session.scalars(late_running), *session.scalars(stored)]:
-        seen.setdefault(row.id, row)
-    return list(seen.values())[:limit]
+def breached(
+    session: Session,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[ClockRow], str | None]:
+    """One page of breached clocks (open or stopped; cancelled and superseded ones are no verdict), newest
+    breach first, whose breach instant lies in [since, until); and the cursor of the next page.
+
+    A running clock past ``due_at`` is breached before the worker has stored it so: its breach instant
+    is ``breach_instant(due_at)``, and it sorts by ``due_at`` (one step earlier, the same order)."""
+    stored = ClockRow.breached & ClockRow.breached_at.is_not(None) & ClockRow.state.in_(JUDGED_STATES)
+    # Past due by at least the breach step: at ``due_at`` itself the clock is still in time.
+    late = ClockRow.breached_at.is_(None) & (ClockRow.state == "running") & (ClockRow.due_at <= now - BREACH_STEP)
+    conditions = []
+    if since is not None:
+        conditions.append(
+            or_(stored & (ClockRow.breached_at >= since), late & (ClockRow.due_at >= since - BREACH_STEP))
+        )
+    if until is not None:
+        conditions.append(or_(stored & (ClockRow.breached_at < until), late & (ClockRow.due_at < until - BREACH_STEP)))
+    key = func.coalesce(ClockRow.breached_at, ClockRow.due_at)
+    query = select(ClockRow, key).where(or_(stored, late), *conditions)
+    if cursor:
+        instant, row_id = decode_cursor(cursor)
+        if instant is None:
+            raise ValidationProblem.single("cursor", "is not a cursor this API returned")
+        query = query.where(or_(key < instant, and_(key == instant, ClockRow.id < row_id)))
+    found = session.execute(query.order_by(key.desc(), ClockRow.id.desc()).limit(limit + 1)).all()
+    rows = [row for row, _ in found[:limit]]
+    more = len(found) > limit
+    return rows, (encode_cursor(found[limit - 1][1], rows[-1].id) if more and rows else None)
 
 
 def view(row: ClockRow, calendars: CalendarSet, now: datetime) -> dict[str, Any]:
@@ -158,4 +177,7 @@ def view(row: ClockRow, calendars: CalendarSet, now: datetime) -> dict[str, Any]
         "percent": numbers.percent,
         "breached": numbers.breached,
         "over_target": numbers.over_target,
+        # A running clock the worker has not re-evaluated since it passed its limit.
+        "breached_at": base.get("breached_at")
+        or (breach_instant(row.due_at) if numbers.breached and row.due_at is not None else None),
     }

@@ -47,9 +47,11 @@ def test_at_risk_and_breached(
     assert [(c["key"], c["metric"]) for c in risky] == [("T-1", "first_response")]
     assert risky[0]["remaining_seconds"] == 16 * 60
     clock.set(clock.current.replace(hour=10, minute=30))
-    breached = client.get("/api/v1/sla/breached", headers=admin_headers).json()
+    breached = client.get("/api/v1/sla/breached", headers=admin_headers).json()["items"]
     assert [(c["key"], c["metric"], c["breached"]) for c in breached] == [("T-1", "first_response", True)]
     assert breached[0]["remaining_seconds"] == -29 * 60
+    # Not yet re-evaluated by the worker, it still reports the one breach instant: due_at + 1 s.
+    assert breached[0]["breached_at"] == "2025-01-06T10:01:01Z"
     # The worker brings the stored row up to date at the due instant.
     assert escalation_jobs.scan(db, clock) >= 1
     stored = client.get("/api/v1/clocks?breached=true", headers=admin_headers).json()["items"]

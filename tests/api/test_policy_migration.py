@@ -80,7 +80,7 @@ def test_migration_moves_open_clocks_and_keeps_finished_verdicts(
     )
     assert (rows["resolution"]["clocks"], rows["resolution"]["open"], rows["resolution"]["cancelled"]) == (3, 3, 0)
 
-    breached = client.get("/api/v1/sla/breached", headers=admin_headers).json()
+    breached = client.get("/api/v1/sla/breached", headers=admin_headers).json()["items"]
     assert sorted((b["key"], b["metric"]) for b in breached) == [("B", "first_response"), ("C", "first_response")]
 
     with db.transaction(write=False) as session:
@@ -159,3 +159,30 @@ def test_moving_back_to_an_older_version_needs_allow_downgrade(
             .group_by(ClockRow.ticket_key, ClockRow.metric)
         ).all()
     assert {n for _, _, n in standing} == {1}
+
+
+def test_breached_pages_newest_first_within_a_window(
+    client: TestClient, admin_headers: dict[str, str], clock: FakeClock, db: Database
+) -> None:
+    setup_support(client, admin_headers)
+    # Four P1 tickets opened an hour apart: each first response breaches one business hour and a
+    # second after its start (09:00:01, 10:00:01, 11:00:01, 12:00:01 UTC, Monday 10:00-13:00 Berlin).
+    opened = [created(key=f"K{n}", at=f"2025-01-06T{8 + n:02d}:00:00Z") for n in range(4)]
+    assert client.post("/api/v1/events", json=opened, headers=admin_headers).status_code in (200, 202)
+    clock.set(clock.current.replace(hour=14))
+    window = "since=2025-01-06T10:00:01Z&until=2025-01-06T12:00:01Z"
+    first = client.get(f"/api/v1/sla/breached?{window}&limit=1", headers=admin_headers).json()
+    assert [(c["key"], c["breached_at"]) for c in first["items"]] == [("K2", "2025-01-06T11:00:01Z")]
+    second = client.get(
+        f"/api/v1/sla/breached?{window}&limit=1&cursor={first['next_cursor']}", headers=admin_headers
+    ).json()
+    assert [(c["key"], c["breached_at"]) for c in second["items"]] == [("K1", "2025-01-06T10:00:01Z")]
+    assert second["next_cursor"] is None
+    everything = client.get("/api/v1/sla/breached", headers=admin_headers).json()["items"]
+    assert [c["key"] for c in everything if c["metric"] == "first_response"] == ["K3", "K2", "K1", "K0"]
+    bad = client.get("/api/v1/sla/breached?cursor=nonsense", headers=admin_headers)
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "cursor")
+    backwards = client.get(
+        "/api/v1/sla/breached?since=2025-01-07T00:00:00Z&until=2025-01-06T00:00:00Z", headers=admin_headers
+    )
+    assert (backwards.status_code, backwards.json()["errors"][0]["field"]) == (422, "until")
