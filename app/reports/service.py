@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.calendars.service import load_set
 from app.clocks.models import OPEN_STATES, STANDS, ClockRow
+from app.exclusions import service as exclusion_service
 
 GROUPS = {
     "metric": ClockRow.metric,
@@ -29,6 +31,7 @@ class ComplianceRow:
     breached_exempt: int = 0
     open: int = 0
     cancelled: int = 0
+    # Business seconds (each clock's own calendar) that exclusion windows paused these clocks.
     excluded_seconds: int = 0
     compliance_percent: float | None = field(default=None)
 
@@ -84,13 +87,27 @@ def _add_excluded_time(
     in_period: tuple[Any, ...],
     now: datetime,
 ) -> None:
-    # Only clocks whose paused reason ever named an exclusion carry such spans; the timeline says how long.
-    query = select(*columns, ClockRow.detail).where(*in_period, cast(ClockRow.detail, Text).like('%"exclusion:%'))
+    """Business time (on each clock's own calendar) that exclusion windows paused the clocks."""
+    windows = exclusion_service.active_windows(session)
+    if not windows:
+        return
+    # Only a clock whose life overlaps a window can have been paused by it.
+    overlaps = or_(
+        *(
+            and_(ClockRow.started_at < w.end, or_(ClockRow.stopped_at.is_(None), ClockRow.stopped_at > w.start))
+            for w in windows
+        )
+    )
+    query = select(*columns, ClockRow.calendar, ClockRow.timezone, ClockRow.detail).where(*in_period, overlaps)
+    calendars = load_set(session)
     for record in session.execute(query):
         key = tuple(record[: len(columns)])
-        detail = record[len(columns)]
+        calendar_name, timezone, detail = record[len(columns) :]
+        if calendar_name not in calendars.compiled:
+            continue  # not reachable: a calendar in use cannot be deleted
+        calendar = calendars.zoned(calendar_name, timezone) if timezone else calendars.compiled[calendar_name]
         for span in detail.get("timeline", []):
             if span.get("kind") == "paused" and str(span.get("reason") or "").startswith("exclusion:"):
-                started = datetime.fromisoformat(span["start"].replace("Z", "+00:00"))
-                ended = datetime.fromisoformat(span["end"].replace("Z", "+00:00")) if span.get("end") else now
-                rows[key].excluded_seconds += max(0, int((ended - started).total_seconds()))
+                started = datetime.fromisoformat(span["start"])
+                ended = datetime.fromisoformat(span["end"]) if span.get("end") else now
+                rows[key].excluded_seconds += calendar.elapsed(started, max(started, ended))
