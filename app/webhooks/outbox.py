@@ -22,14 +22,14 @@ from app.webhooks.models import DeliveryRow, OutboxEventRow, SubscriptionRow
 TICKET_FIELDS = ("source", "key", *(name for name in SNAPSHOT_FIELDS if name != "timezone"))
 
 
-_CACHE_KEY = "webhooks.enabled_subscriptions"
-_ENABLED = select(SubscriptionRow.id, SubscriptionRow.event_types, SubscriptionRow.filter).where(
-    SubscriptionRow.enabled.is_(True)
-)
+_CACHE_KEY = "webhooks.subscriptions"
+# Disabled subscriptions too: their deliveries are created and held (the delivery lane claims only
+# those of enabled subscriptions), so re-enabling one sends what it missed, in order.
+_SUBSCRIPTIONS = select(SubscriptionRow.id, SubscriptionRow.event_types, SubscriptionRow.filter)
 
 
 class Subscription(NamedTuple):
-    """What fanning out needs of an enabled subscription."""
+    """What fanning out needs of a subscription."""
 
     id: int
     event_types: list[str]
@@ -57,12 +57,12 @@ def wants(subscription: SubscriptionRow | Subscription, event_type: str, ticket:
     return True
 
 
-def enabled_subscriptions(session: Session) -> list[Subscription]:
-    """The enabled subscriptions (id, event types, filter), read once per transaction with a Core
-    statement; ``forget_subscriptions`` after changing one."""
+def subscriptions(session: Session) -> list[Subscription]:
+    """Every subscription, enabled or not (id, event types, filter), read once per transaction with a
+    Core statement; ``forget_subscriptions`` after changing one."""
     cached: list[Subscription] | None = session.info.get(_CACHE_KEY)
     if cached is None:
-        cached = [Subscription(*row) for row in session.execute(_ENABLED)]
+        cached = [Subscription(*row) for row in session.execute(_SUBSCRIPTIONS)]
         session.info[_CACHE_KEY] = cached
     return cached
 
@@ -98,15 +98,15 @@ def event(
 
 
 def write(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """Append ``events`` to the outbox in order, and queue a delivery for each enabled subscription that
-    wants one. One statement per table, whatever the number of events."""
+    """Append ``events`` to the outbox in order, and queue a delivery for each subscription that wants
+    one (held while the subscription is disabled). One statement per table, whatever the number of events."""
     if not events:
         return
-    subscriptions = enabled_subscriptions(session)
+    every = subscriptions(session)
     wanted = [
         (index, subscription)
         for index, row in enumerate(events)
-        for subscription in subscriptions
+        for subscription in every
         if wants(subscription, row["type"], row["payload"]["ticket"])
     ]
     if not wanted:

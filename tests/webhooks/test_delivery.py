@@ -141,10 +141,13 @@ def test_subscription_is_disabled_after_consecutive_dead_letters(
     assert "3 deliveries in a row were dead-lettered" in shown["disabled_reason"]
     assert shown["failing_since"] is not None
 
-    emit(db, clock)  # a disabled subscription gets no new deliveries
-    assert len(client.get("/api/v1/deliveries", headers=admin_headers).json()["items"]) == 3
+    emit(db, clock)  # held for the disabled subscription, not sent
+    assert deliver(db, clock) == 0
+    assert len(client.get("/api/v1/deliveries?status=pending", headers=admin_headers).json()["items"]) == 1
     enabled = client.patch(f"/api/v1/webhooks/{subscription_id}", json={"enabled": True}, headers=admin_headers)
     assert enabled.json()["disabled_reason"] is None
+    receiver.default = 200
+    assert deliver(db, clock) == 1  # what it missed while disabled goes out once it is enabled again
 
 
 def test_receiver_outside_allowed_networks_is_refused_at_delivery(
