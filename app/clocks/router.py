@@ -116,6 +116,10 @@ def get_ticket(
     now: NowDep,
     _: ReadKey,
     at: Annotated[AwareInstant | None, Query(description="Evaluate as of this instant (ISO 8601 with offset).")] = None,
+    known_at: Annotated[
+        AwareInstant | None,
+        Query(description="Use only the events received by this instant (default: every event received so far)."),
+    ] = None,
 ) -> TicketStatusOut:
     """The ticket's snapshot and every clock with its timeline, now or as of `at`.
 
@@ -124,12 +128,16 @@ def get_ticket(
     answer, so every stored event counts either way.
 
     With `at`: only the events that happened at or before that instant are replayed (time travel for
-    audits).
+    audits). With `known_at` too: only those the service had received by then, so the answer is what
+    it knew at that moment (a late event received afterwards is left out). `known_at` alone means
+    `at = known_at`: what the ticket's clocks said then.
     """
     ticket = ticket_service.get(session, source, key)
-    if at is None:
+    if known_at is not None and known_at > now:
+        raise ValidationProblem.single("known_at", "lies in the future")
+    if at is None and known_at is None:
         return ticket_status.current(session, ticket, now)
-    return ticket_status.as_of(session, ticket, at)
+    return ticket_status.as_of(session, ticket, at or known_at or now, known_at=known_at)
 
 
 @tickets_router.get("/tickets/{source}/{key}/cycles")

@@ -100,9 +100,10 @@ def cycles(session: Session, ticket: TicketRow, metric: str, *, before: int | No
     return CyclePage(items=page[:limit], next_before=page[limit - 1]["cycle"] if more else None)
 
 
-def as_of(session: Session, ticket: TicketRow, at: datetime) -> TicketStatusOut:
-    """Snapshot and clocks from the events that happened at or before ``at``, replayed."""
-    events = ticket_service.events_until(session, ticket, at)
+def as_of(session: Session, ticket: TicketRow, at: datetime, *, known_at: datetime | None = None) -> TicketStatusOut:
+    """Snapshot and clocks from the events that happened at or before ``at`` (and, with ``known_at``,
+    had been received by then), replayed."""
+    events = ticket_service.events_until(session, ticket, at, known_at=known_at)
     return _replayed(session, ticket, events, _policy(session, ticket), Context.load(session), at)
 
 

@@ -193,7 +193,12 @@ def logged_events(
     return found
 
 
-def events_until(session: Session, ticket: TicketRow, until: datetime) -> list[NormalizedEvent]:
-    """The ticket's logged events that happened at or before ``until`` (time travel)."""
+def events_until(
+    session: Session, ticket: TicketRow, until: datetime, *, known_at: datetime | None = None
+) -> list[NormalizedEvent]:
+    """The ticket's logged events that happened at or before ``until`` (time travel), and of those only
+    the ones received by ``known_at`` when given (what the service knew then)."""
     query = select(TicketEventRow.body).where(TicketEventRow.ticket_id == ticket.id, TicketEventRow.at <= until)
+    if known_at is not None:
+        query = query.where(TicketEventRow.received_at <= known_at)
     return [NormalizedEvent.model_validate(body) for body in session.scalars(query)]
