@@ -24,7 +24,7 @@ TICKET_FIELDS = ("source", "key", *(name for name in SNAPSHOT_FIELDS if name != 
 
 _CACHE_KEY = "webhooks.subscriptions"
 # Disabled subscriptions too: their deliveries are created and held (the delivery lane claims only
-# those of enabled subscriptions), so re-enabling one sends what it missed, in order.
+# those of enabled subscriptions, oldest first), so re-enabling one sends what it missed.
 _SUBSCRIPTIONS = select(SubscriptionRow.id, SubscriptionRow.event_types, SubscriptionRow.filter)
 
 
